@@ -1,0 +1,119 @@
+"""Configuration of the database, media store and message bus (owned by the storage stage)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetentionConfig(BaseModel):
+    """How long media is kept."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    days: float = Field(30.0, gt=0, le=3650, description="Delete media older than this.")
+    max_gb: float = Field(50.0, gt=0, le=100000, description="Keep media under this total size.")
+    sweep_interval_s: float = Field(
+        600.0, ge=10, le=86400, description="How often the retention sweep runs."
+    )
+
+
+class MediaConfig(BaseModel):
+    """What media is written per incident."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of keyframes.")
+    clip_before_s: float = Field(
+        4.0, ge=0, le=60, description="Seconds of the window before onset put in the clip."
+    )
+    clip_after_s: float = Field(
+        4.0, ge=0, le=60, description="Seconds after onset put in the clip."
+    )
+    clip_crf: int = Field(28, ge=0, le=51, description="H.264 quality of clips (lower = better).")
+    max_clip_width: int = Field(
+        1280, ge=64, le=7680, description="Clips wider than this are scaled down."
+    )
+
+
+class StorageConfig(BaseModel):
+    """Database and media locations."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        "sqlite:///data/vigil.db",
+        description="SQLAlchemy URL: sqlite:///PATH (embedded) or postgresql+psycopg://...",
+    )
+    media_dir: str = Field("data/media", description="Where keyframes and clips are written.")
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    media: MediaConfig = Field(default_factory=MediaConfig)
+    sqlite_busy_timeout_s: float = Field(
+        10.0, ge=0, le=600, description="SQLite: how long a writer waits for a lock."
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="SQLite fsync policy: FULL survives power loss; NORMAL is faster (WAL).",
+    )
+    pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size.")
+    connect_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="PostgreSQL: give up connecting after this."
+    )
+
+
+class KafkaConfig(BaseModel):
+    """Kafka connection for publishing incidents and reports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bootstrap_servers: str = Field(..., min_length=1, description="host:port[,host:port...]")
+    topic_prefix: str = Field(
+        "vigil", pattern=r"^[A-Za-z0-9._-]+$", description="Topics are <prefix>.incidents/.reports"
+    )
+    client_id: str = Field("vigil", min_length=1, max_length=128, description="Kafka client id.")
+    enable_idempotence: bool = Field(
+        True,
+        description="Idempotent producer (no broker-side duplicates, strict order); Vigil falls "
+        "back to a plain acks=all producer when the broker refuses it.",
+    )
+    request_timeout_s: float = Field(
+        10.0, ge=1, le=300, description="A send not acknowledged in this time is retried."
+    )
+    retry_backoff_max_s: float = Field(
+        5.0, ge=0.1, le=300, description="Longest wait between retries while the broker is down."
+    )
+    create_topics: bool = Field(
+        True, description="Create the two topics at start-up when they are missing."
+    )
+    partitions: int = Field(6, ge=1, le=10000, description="Partitions of topics Vigil creates.")
+    replication_factor: int = Field(
+        1, ge=1, le=100, description="Replication factor of topics Vigil creates."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism when security_protocol is SASL_*."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: str | None = Field(
+        None, description="SASL password (use ${ENV_VAR}; never printed)."
+    )
+
+
+class BusConfig(BaseModel):
+    """Where incident messages go. Without kafka, only in-process subscribers get them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kafka: KafkaConfig | None = Field(None, description="Omit for the in-process bus only.")
+    outbox_batch: int = Field(
+        500, ge=1, le=100000, description="Outbox rows the publisher sends per round."
+    )
+    outbox_poll_s: float = Field(
+        1.0, gt=0, le=60, description="How often the publisher looks for rows without a notify."
+    )
+    outbox_keep_days: float = Field(
+        7.0, ge=0, le=3650, description="Sent outbox rows are deleted after this many days."
+    )

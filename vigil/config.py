@@ -1,0 +1,329 @@
+"""Loading and validation of Vigil's YAML config.
+
+Every error names the file, the YAML line, the key path and what is wrong. ``${VAR}`` and
+``${VAR:-default}`` in string values are replaced from the environment (secrets never live in
+the file); URLs are shown with their password masked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from detectors.settings import EventConfig, ZoneConfig
+from engines.settings import ModelConfig
+from engines.types import EVENT_TYPES
+from reports.settings import ReportsConfig
+from storage.settings import BusConfig, StorageConfig
+from streamer.settings import StreamerConfig
+from vigil.secrets import mask_url
+
+_ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+class CameraConfig(BaseModel):
+    """One camera: where its stream is and what to look for."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(
+        ...,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="Stable id (letters, digits, _ . -), used as the Kafka key.",
+    )
+    name: str | None = Field(None, max_length=128, description="Human name (defaults to id).")
+    location: str | None = Field(None, max_length=256, description="Where the camera is.")
+    url: str = Field(
+        ...,
+        min_length=1,
+        description="rtsp://, rtsps://, http(s):// (HLS), file path, file://, or /dev/videoN.",
+    )
+    fps: float = Field(2.0, ge=1.0, le=5.0, description="Frames sampled per second of stream.")
+    enabled: bool = Field(True, description="Disabled cameras are configured but not read.")
+    transport: str | None = Field(None, description="RTSP transport override: tcp or udp.")
+    events: dict[str, EventConfig] = Field(
+        default_factory=lambda: {"fall": EventConfig(), "fire": EventConfig()},  # type: ignore[call-arg]
+        description="Event types to detect, each with its rule.",
+    )
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Named zones and masks.")
+
+    @property
+    def display_name(self) -> str:
+        """Name for people: ``name`` or else ``id``."""
+        return self.name or self.id
+
+    @property
+    def masked_url(self) -> str:
+        """The URL with its password masked."""
+        return mask_url(self.url)
+
+    @field_validator("transport")
+    @classmethod
+    def _check_transport(cls, v: str | None) -> str | None:
+        if v is not None and v not in ("tcp", "udp"):
+            raise ValueError(f"transport must be 'tcp' or 'udp', got {v!r}")
+        return v
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _none_is_default_rule(cls, v: Any) -> Any:
+        # `fire: {}` and `fire:` (null) both mean "detect with defaults".
+        if isinstance(v, Mapping):
+            return {k: ({} if val is None else val) for k, val in v.items()}
+        return v
+
+    @field_validator("events")
+    @classmethod
+    def _check_events(cls, v: dict[str, EventConfig]) -> dict[str, EventConfig]:
+        unknown = sorted(set(v) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(
+                f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _check_zone_events(self) -> Self:
+        for z in self.zones:
+            bad = sorted(set(z.events) - set(EVENT_TYPES))
+            if bad:
+                raise ValueError(f"zone {z.name!r}: unknown event type(s) {', '.join(bad)}")
+        return self
+
+
+class ApiConfig(BaseModel):
+    """HTTP API."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bind: str = Field(
+        "127.0.0.1:8080", pattern=r"^[^:\s]+:\d{1,5}$", description="host:port to listen on."
+    )
+
+
+class LoggingConfig(BaseModel):
+    """Log output."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", description="Log level.")
+    json_lines: bool = Field(False, alias="json", description="One JSON object per log line.")
+
+
+class VigilConfig(BaseModel):
+    """The whole configuration."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    site: str = Field("default", min_length=1, max_length=128, description="Site name.")
+    timezone: str = Field("UTC", description="IANA time zone for reports, e.g. Europe/Berlin.")
+    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
+    bus: BusConfig = Field(default_factory=BusConfig)  # type: ignore[arg-type]
+    model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)  # type: ignore[arg-type]
+    streamer: StreamerConfig = Field(default_factory=StreamerConfig)  # type: ignore[arg-type]
+    cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras to watch.")
+    api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name such as UTC)") from exc
+        return v
+
+    @model_validator(mode="after")
+    def _unique_camera_ids(self) -> Self:
+        seen: set[str] = set()
+        for cam in self.cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id {cam.id!r} is used more than once")
+            seen.add(cam.id)
+        return self
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The site's time zone."""
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def camera(self, camera_id: str) -> CameraConfig:
+        """The camera with this id (KeyError if none)."""
+        for cam in self.cameras:
+            if cam.id == camera_id:
+                return cam
+        raise KeyError(camera_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem in a config file."""
+
+    file: str
+    line: int | None
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        key = f" {self.path}:" if self.path else ""
+        return f"{where}{key} {self.message}"
+
+
+class ConfigError(Exception):
+    """A config file could not be loaded; ``issues`` lists every problem found."""
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        super().__init__("\n".join(str(i) for i in issues))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that refuses duplicate keys."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"duplicate key {key!r} (first on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _line_index(node: yaml.Node | None, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map each key path (tuple of keys and list indexes) to its 1-based YAML line."""
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is None:
+        return lines
+    lines[prefix] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, key_node.value)
+            sub = _line_index(value_node, path)
+            sub[path] = key_node.start_mark.line + 1
+            lines.update(sub)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(_line_index(item, (*prefix, i)))
+    return lines
+
+
+def _substitute_env(
+    data: Any, env: Mapping[str, str], path: tuple[Any, ...], missing: list[tuple[Any, ...]]
+) -> Any:
+    if isinstance(data, dict):
+        return {k: _substitute_env(v, env, (*path, k), missing) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_substitute_env(v, env, (*path, i), missing) for i, v in enumerate(data)]
+    if isinstance(data, str) and "${" in data:
+
+        def repl(m: re.Match[str]) -> str:
+            name, default = m["name"], m["default"]
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            missing.append((*path, name))
+            return ""
+
+        return _ENV_REF.sub(repl, data)
+    return data
+
+
+def _format_path(path: tuple[Any, ...]) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
+    for n in range(len(path), -1, -1):
+        if path[:n] in lines:
+            return lines[path[:n]]
+    return None
+
+
+def parse_config(
+    text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None
+) -> VigilConfig:
+    """Parse and validate config text; raise ``ConfigError`` listing every problem."""
+    env = os.environ if env is None else env
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([ConfigIssue(source, line, "", f"invalid YAML: {exc.problem}")]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([ConfigIssue(source, None, "", f"invalid YAML: {exc}")]) from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigIssue(source, 1, "", "the top level must be a mapping of keys")])
+    lines = _line_index(node)
+    missing: list[tuple[Any, ...]] = []
+    data = _substitute_env(data, env, (), missing)
+    issues = [
+        ConfigIssue(
+            source,
+            _nearest_line(lines, p[:-1]),
+            _format_path(p[:-1]),
+            f"environment variable {p[-1]} is not set",
+        )
+        for p in missing
+    ]
+    try:
+        cfg = VigilConfig.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            msg = msg.removeprefix("Value error, ")
+            issues.append(ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg))
+        raise ConfigError(issues) from None
+    if issues:
+        raise ConfigError(issues)
+    return cfg
+
+
+def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> VigilConfig:
+    """Load a config file; relative paths inside it stay relative to the working directory."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(str(p), None, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read: {exc}")]) from None
+    return parse_config(text, source=str(p), env=env)
+
+
+def masked(text: str) -> str:
+    """Mask credentials in text that may contain URLs."""
+    return mask_url(text)
