@@ -1,0 +1,136 @@
+"""Config loading: line-numbered errors, env substitution, masking, CLI exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vigil.config import ConfigError, load_config, parse_config
+from vigil.secrets import mask_url
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = """\
+site: dock
+timezone: Europe/Berlin
+cameras:
+  - id: dock-1
+    url: "rtsp://viewer:${DOCK_PW}@10.0.0.5/stream1"
+    fps: 2
+    events: {fall: {threshold: 0.8, min_duration_s: 1, cooldown_s: 60}, fire: {}}
+    zones:
+      - name: restricted
+        polygon: [[0.1, 0.1], [0.5, 0.1], [0.5, 0.9]]
+        events: [fall]
+"""
+
+
+def test_good_config_loads_with_env_secret() -> None:
+    cfg = parse_config(GOOD, env={"DOCK_PW": "s3cret"})
+    cam = cfg.cameras[0]
+    assert cam.url == "rtsp://viewer:s3cret@10.0.0.5/stream1"
+    assert "s3cret" not in cam.masked_url
+    assert cam.masked_url == "rtsp://viewer:***@10.0.0.5/stream1"
+    rule = cam.events["fall"].resolved("fall")
+    assert (rule.threshold, rule.min_duration_s, rule.cooldown_s) == (0.8, 1, 60)
+    assert cam.events["fire"].resolved("fire").threshold == 0.6
+    assert str(cfg.tz) == "Europe/Berlin"
+
+
+def test_env_default_and_missing_variable_names_line() -> None:
+    cfg = parse_config(
+        "site: ${SITE:-fallback}\ncameras: []\n", env={}
+    )
+    assert cfg.site == "fallback"
+    with pytest.raises(ConfigError) as exc:
+        parse_config(GOOD, source="c.yaml", env={})
+    (issue,) = exc.value.issues
+    assert str(issue) == "c.yaml:5 cameras[0].url: environment variable DOCK_PW is not set"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sight: x\n", "cfg.yaml:1 sight: unknown key"),
+        ("cameras:\n  - id: a\n    url: x.mp4\n    fps: 9\n", "cfg.yaml:4 cameras[0].fps:"),
+        (
+            "cameras:\n  - id: a\n    url: x.mp4\n    events: {fall: {threshold: 1.5}}\n",
+            "cfg.yaml:4 cameras[0].events.fall.threshold:",
+        ),
+        ("cameras:\n  - id: a\n", "cfg.yaml:2 cameras[0].url: required key is missing"),
+        ("timezone: Mars/Olympus\n", "cfg.yaml:1 timezone: unknown time zone"),
+        (
+            "cameras:\n  - id: a\n    url: x.mp4\n    events: {explosion: {}}\n",
+            "cfg.yaml:4 cameras[0].events: unknown event type(s) explosion",
+        ),
+        ("site: a\nsite: b\n", "cfg.yaml:2 invalid YAML: duplicate key 'site'"),
+        ("site: [unclosed\n", "cfg.yaml:2 invalid YAML"),
+        ("- just\n- a list\n", "cfg.yaml:1 the top level must be a mapping"),
+    ],
+)
+def test_errors_name_line_and_key(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, source="cfg.yaml", env={})
+    assert any(str(i).startswith(expected) for i in exc.value.issues), exc.value.issues
+
+
+def test_every_error_is_listed() -> None:
+    text = "sight: x\ncameras:\n  - id: a\n    url: x.mp4\n    fps: 0\n  - id: a\n    url: y\n"
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, source="f.yaml", env={})
+    lines = [str(i) for i in exc.value.issues]
+    assert any(line.startswith("f.yaml:1 sight: unknown key") for line in lines)
+    assert any(line.startswith("f.yaml:5 cameras[0].fps") for line in lines)
+    assert len(lines) >= 2
+
+
+def test_duplicate_camera_ids_rejected() -> None:
+    with pytest.raises(ConfigError, match="used more than once"):
+        parse_config("cameras:\n  - {id: a, url: x}\n  - {id: a, url: y}\n", env={})
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("rtsp://u:pw@h/s", "rtsp://u:***@h/s"),
+        ("rtsp://h:554/s", "rtsp://h:554/s"),
+        ("postgresql+psycopg://vigil:pa%40ss@db:5432/v", "postgresql+psycopg://vigil:***@db:5432/v"),
+        ("http://h/x?token=abc&y=1", "http://h/x?token=***&y=1"),
+        ("camera at rtsp://a:b@c/d failed", "camera at rtsp://a:***@c/d failed"),
+    ],
+)
+def test_mask_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_shipped_configs_are_valid() -> None:
+    for name in ("default.yaml", "demo.yaml"):
+        load_config(REPO / "configs" / name, env={})
+
+
+def test_config_check_cli_exits_2_and_lists_every_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("cameras:\n  - id: cam\n    url: rtsp://u:hunter2@h/s\n    fps: 7\nfoo: 1\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vigil", "config", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert f"{bad}:4 cameras[0].fps:" in proc.stderr
+    assert f"{bad}:5 foo: unknown key" in proc.stderr
+    assert "hunter2" not in proc.stderr + proc.stdout
+    good = tmp_path / "good.yaml"
+    good.write_text("cameras:\n  - id: cam\n    url: rtsp://u:hunter2@h/s\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vigil", "config", "check", str(good)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "OK" in proc.stdout

@@ -1,0 +1,432 @@
+"""The ``vigil`` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+import logging
+import shutil
+import signal
+import sys
+import zoneinfo
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from vigil import __version__
+from vigil.config import ConfigError, VigilConfig, load_config
+from vigil.logs import setup_logging
+
+app = typer.Typer(
+    name="vigil",
+    help="Vigil: real-time video monitoring. Cameras in, incidents and reports out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
+incidents_app = typer.Typer(help="Query incident history.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(incidents_app, name="incidents")
+
+# Sub-apps owned by the stages' command modules; each is mounted when it imports.
+for _module, _name in (
+    ("vigil.cli_cameras", "cameras"),
+    ("vigil.cli_db", "db"),
+    ("vigil.cli_engines", "engines"),
+):
+    try:
+        app.add_typer(importlib.import_module(_module).app, name=_name)
+    except ImportError as _exc:  # an optional extra is not installed
+        logging.getLogger(__name__).debug("command group %s unavailable: %s", _name, _exc)
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("vigil")
+
+ConfigOpt = Annotated[Path, typer.Option("-c", "--config", help="Config file (YAML).")]
+
+
+def _load(path: Path) -> VigilConfig:
+    """Load a config or exit 2 listing every problem."""
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(2) from None
+    setup_logging(cfg.logging.level, json_lines=cfg.logging.json_lines)
+    return cfg
+
+
+def _iso(ts_s: float | None, tz: zoneinfo.ZoneInfo) -> str:
+    if ts_s is None:
+        return "-"
+    return dt.datetime.fromtimestamp(ts_s, tz).isoformat(timespec="seconds")
+
+
+def _open_store(cfg: VigilConfig) -> Any:
+    from storage.errors import StorageError
+    from storage.store import Store
+
+    try:
+        return Store.open(cfg.storage, create_if_empty=False)
+    except StorageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"vigil {__version__}")
+        raise typer.Exit(0)
+
+
+@config_app.command("check")
+def config_check(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
+    """Validate a config file; print every problem as FILE:LINE key.path: message."""
+    try:
+        cfg = load_config(file)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"{file}: OK ({len(cfg.cameras)} camera(s), profile {cfg.model.profile}, "
+        f"database {_mask(cfg.storage.database_url)})"
+    )
+
+
+def _mask(url: str) -> str:
+    from vigil.secrets import mask_url
+
+    return mask_url(url)
+
+
+def _print_update(tz: zoneinfo.ZoneInfo) -> Any:
+    def show(update: Any, report: Any) -> None:
+        from detectors.types import UpdateKind
+
+        if update.kind is UpdateKind.UPDATE:
+            return
+        verb = "OPEN " if update.kind is UpdateKind.OPEN else "CLOSE"
+        line = (
+            f"{verb} {update.event_type:<9} camera={update.camera_id} "
+            f"at={_iso(update.opened_ts_s, tz)} stream_t={update.onset_pts_s:.1f}s "
+            f"peak={update.peak_score:.2f} "
+            f"id={update.incident_id[:12]}"
+        )
+        if update.kind is UpdateKind.CLOSE:
+            line += f" duration={update.duration_s:.1f}s reason={update.close_reason}"
+        typer.echo(line)
+
+    return show
+
+
+def _install_signals(app_obj: Any) -> None:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s received: stopping", signal.Signals(signum).name)
+        app_obj.request_stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _start_app(cfg: VigilConfig, *, pace: bool) -> Any:
+    from storage.errors import StorageError
+    from vigil.app import App
+
+    app_obj = App(cfg, pace=pace)
+    try:
+        app_obj.start()
+    except StorageError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        app_obj.stop()
+        raise typer.Exit(1) from None
+    return app_obj
+
+
+@app.command()
+def run(
+    config: ConfigOpt,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Play file sources as fast as possible.")
+    ] = False,
+) -> None:
+    """Watch the configured cameras until Ctrl-C / SIGTERM, or until every file source ended."""
+    cfg = _load(config)
+    if not cfg.cameras:
+        typer.echo(f"{config}: no cameras configured", err=True)
+        raise typer.Exit(2)
+    app_obj = _start_app(cfg, pace=not fast)
+    app_obj.on_update(_print_update(cfg.tz))
+    _install_signals(app_obj)
+    try:
+        stats = app_obj.run()
+    finally:
+        app_obj.stop()
+    log.info(
+        "processed %d frame(s); %d incident(s) opened, %d closed",
+        stats.frames,
+        stats.opened,
+        stats.closed,
+    )
+
+
+@app.command("sample-clip")
+def sample_clip(
+    out_path: Annotated[Path, typer.Argument(metavar="OUT.mp4", help="Where to write the clip.")],
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same clip).")] = 0,
+    scenario: Annotated[
+        str, typer.Option(help="demo (a fall and a fire among ordinary activity) or walking.")
+    ] = "demo",
+    duration: Annotated[float, typer.Option(help="Length in seconds.", min=10)] = 60.0,
+) -> None:
+    """Write a generated H.264 scene and its ground truth OUT.truth.json."""
+    from vigil.scene import SCENARIOS, generate_scene, truth_path
+
+    if scenario not in SCENARIOS:
+        typer.echo(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}", err=True)
+        raise typer.Exit(2)
+    truth = generate_scene(out_path, seed=seed, scenario=scenario, duration_s=duration)
+    typer.echo(f"wrote {out_path} ({truth.duration_s:.0f} s) and {truth_path(out_path)}")
+    for ev in truth.events:
+        typer.echo(f"  {ev.event_type}: {ev.start_s:.1f}s - {ev.end_s:.1f}s")
+
+
+@app.command()
+def demo(
+    config: Annotated[
+        Path, typer.Option("-c", "--config", help="Demo config file.")
+    ] = Path("configs/demo.yaml"),
+    seed: Annotated[int, typer.Option(help="Seed of the generated demo clip.")] = 0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False,
+) -> None:
+    """Run the demo: generated clip, embedded defaults, faster than real time."""
+    from vigil.scene import generate_scene
+    from vigil.secrets import mask_url
+
+    cfg = _load(config)
+    if not verbose:
+        logging.getLogger().setLevel(logging.WARNING)
+    db_url = cfg.storage.database_url
+    if not db_url.startswith("sqlite:///"):
+        typer.echo("the demo only runs on an SQLite database (sqlite:///...)", err=True)
+        raise typer.Exit(2)
+    db_path = Path(db_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        p = db_path.with_name(db_path.name + suffix)
+        if p.exists():
+            p.unlink()
+    media_dir = Path(cfg.storage.media_dir)
+    if media_dir.exists() and media_dir.is_dir():
+        shutil.rmtree(media_dir)
+    durations: dict[str, float] = {}
+    for cam in cfg.cameras:
+        clip = Path(cam.url)
+        if clip.suffix == ".mp4" and not clip.exists():
+            typer.echo(f"generating the demo clip {clip} (seed {seed}) ...")
+            truth = generate_scene(clip, seed=seed)
+            durations[cam.id] = truth.duration_s
+        else:
+            durations[cam.id] = _clip_duration(clip)
+
+    app_obj = _start_app(cfg, pace=False)
+    _install_signals(app_obj)
+    done: dict[str, float] = {}
+    with Progress(
+        TextColumn("[bold]analysing[/bold] {task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(", ".join(durations), total=sum(durations.values()) or 1.0)
+
+        def progress(_stats: Any) -> None:
+            for cam_id, frame in app_obj._last_frame.items():
+                done[cam_id] = min(frame.pts_s, durations.get(cam_id, frame.pts_s))
+            bar.update(task, completed=sum(done.values()))
+
+        try:
+            app_obj.run(progress=progress)
+        finally:
+            app_obj.stop()
+    store = _open_store(cfg)
+    try:
+        records = store.list_incidents(limit=1000)
+        typer.echo(f"\n{len(records)} incident(s)")
+        for rec in sorted(records, key=lambda r: r.opened_ts_s):
+            detail = store.get_incident(rec.incident_id)
+            _print_detail(detail, cfg.tz)
+    finally:
+        store.close()
+    typer.echo(f"database: {mask_url(db_url)} ({db_path.resolve()})")
+    typer.echo(f"try: vigil incidents list -c {config}")
+
+
+def _clip_duration(path: Path) -> float:
+    try:
+        import av
+
+        with av.open(str(path)) as c:
+            if c.duration:
+                return float(c.duration) / 1_000_000
+    except Exception:
+        return 0.0
+    return 0.0
+
+
+def _parse_time(value: str | None, tz: zoneinfo.ZoneInfo, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        typer.echo(f"--{name}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-25T14:00)", err=True)
+        raise typer.Exit(2) from None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=tz)
+    return t.timestamp()
+
+
+@incidents_app.command("list")
+def incidents_list(
+    config: ConfigOpt,
+    camera: Annotated[str | None, typer.Option(help="Only this camera id.")] = None,
+    event_type: Annotated[
+        str | None, typer.Option("--type", help="Only this event type (fall, fire, ...).")
+    ] = None,
+    status: Annotated[str | None, typer.Option(help="open, closed, acknowledged, ...")] = None,
+    since: Annotated[str | None, typer.Option(help="Opened at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Opened before (ISO 8601).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100000, help="At most this many.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
+) -> None:
+    """List incidents, newest first."""
+    cfg = _load(config)
+    tz = cfg.tz
+    store = _open_store(cfg)
+    try:
+        rows = store.list_incidents(
+            camera=camera,
+            event_type=event_type,
+            status=status,
+            since_ts_s=_parse_time(since, tz, "since"),
+            until_ts_s=_parse_time(until, tz, "until"),
+            limit=limit,
+        )
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps([_record_json(r, tz) for r in rows], indent=2) + "\n")
+        return
+    table = Table(title=f"{len(rows)} incident(s)")
+    for col in ("id", "type", "camera", "status", "opened", "duration", "peak", "zone"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.incident_id[:12],
+            r.event_type,
+            r.camera_id,
+            r.status,
+            _iso(r.opened_ts_s, tz),
+            f"{r.duration_s:.1f}s",
+            f"{r.peak_score:.2f}",
+            r.zone or "",
+        )
+    out.print(table)
+
+
+def _record_json(r: Any, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
+    return {
+        "incident_id": r.incident_id,
+        "event_type": r.event_type,
+        "camera_id": r.camera_id,
+        "status": r.status,
+        "opened_at": _iso(r.opened_ts_s, tz),
+        "closed_at": _iso(r.closed_ts_s, tz) if r.closed_ts_s is not None else None,
+        "opened_ts_s": r.opened_ts_s,
+        "closed_ts_s": r.closed_ts_s,
+        "duration_s": round(r.duration_s, 3),
+        "peak_score": r.peak_score,
+        "mean_score": r.mean_score,
+        "zone": r.zone,
+        "version": r.version,
+    }
+
+
+def _print_detail(d: Any, tz: zoneinfo.ZoneInfo) -> None:
+    typer.echo(
+        f"\n{d.incident.event_type.upper()} on {d.incident.camera_id} "
+        f"- {d.incident.status}, opened {_iso(d.incident.opened_ts_s, tz)}, "
+        f"closed {_iso(d.incident.closed_ts_s, tz)}, peak {d.incident.peak_score:.2f} "
+        f"(id {d.incident.incident_id})"
+    )
+    rep = d.latest_report
+    if rep is not None:
+        typer.echo(f"  {rep.title}")
+        typer.echo(f"  {rep.summary}")
+        typer.echo(f"  severity {rep.severity}; recommended: {rep.action} [{rep.backend}]")
+    for m in getattr(d, "media", []) or []:
+        typer.echo(f"  media: {m.kind} {m.path}")
+
+
+@incidents_app.command("show")
+def incidents_show(
+    incident_id: Annotated[str, typer.Argument(help="Incident id (or a unique prefix).")],
+    config: ConfigOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Show one incident with its timeline and reports."""
+    from storage.errors import StorageError
+
+    cfg = _load(config)
+    store = _open_store(cfg)
+    try:
+        try:
+            full_id = store.resolve_incident_id(incident_id)
+        except StorageError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        detail = store.get_incident(full_id) if full_id else None
+    finally:
+        store.close()
+    if detail is None:
+        typer.echo(f"no incident {incident_id!r}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        data = _record_json(detail.incident, cfg.tz)
+        data["timeline"] = [
+            {"version": u.version, "kind": u.kind, "ts": _iso(u.ts_s, cfg.tz), "score": u.score}
+            for u in detail.updates
+        ]
+        data["reports"] = [
+            {"title": r.title, "summary": r.summary, "severity": r.severity, "backend": r.backend}
+            for r in detail.reports
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    _print_detail(detail, cfg.tz)
+    typer.echo("  timeline:")
+    for u in detail.updates:
+        typer.echo(f"    v{u.version} {u.kind:<6} {_iso(u.ts_s, cfg.tz)} score {u.score:.2f}")
+
+
+def main() -> None:
+    """Entry point of the ``vigil`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
