@@ -106,6 +106,14 @@ def config_check(file: Annotated[Path, typer.Argument(help="Config file to check
     )
 
 
+@config_app.command("default")
+def config_default() -> None:
+    """Print the documented default config (every option, its bounds and default)."""
+    from vigil.config_doc import render_default_config
+
+    sys.stdout.write(render_default_config())
+
+
 def _mask(url: str) -> str:
     from vigil.secrets import mask_url
 

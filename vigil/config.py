@@ -99,16 +99,6 @@ class CameraConfig(BaseModel):
         return self
 
 
-class ApiConfig(BaseModel):
-    """HTTP API."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    bind: str = Field(
-        "127.0.0.1:8080", pattern=r"^[^:\s]+:\d{1,5}$", description="host:port to listen on."
-    )
-
-
 class LoggingConfig(BaseModel):
     """Log output."""
 
@@ -131,7 +121,6 @@ class VigilConfig(BaseModel):
     reports: ReportsConfig = Field(default_factory=ReportsConfig)  # type: ignore[arg-type]
     streamer: StreamerConfig = Field(default_factory=StreamerConfig)  # type: ignore[arg-type]
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras to watch.")
-    api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
     logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
 
     @field_validator("timezone")

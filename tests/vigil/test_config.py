@@ -134,3 +134,24 @@ def test_config_check_cli_exits_2_and_lists_every_error(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "OK" in proc.stdout
+
+
+def test_default_yaml_documents_every_option_and_is_current() -> None:
+    from vigil.config_doc import render_default_config
+
+    shipped = (REPO / "configs" / "default.yaml").read_text(encoding="utf-8")
+    assert shipped == render_default_config(), (
+        "configs/default.yaml is out of date: run `vigil config default > configs/default.yaml`"
+    )
+    # the file is valid as it stands, and so is its commented camera example
+    cfg = parse_config(shipped, env={})
+    assert cfg.cameras == []
+    lines = shipped.splitlines()
+    start = lines.index("# cameras:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    cams = parse_config("\n".join(block), env={"DOCK1_PASSWORD": "x"}).cameras
+    assert cams[0].id == "dock-1" and cams[0].zones[0].name == "restricted"

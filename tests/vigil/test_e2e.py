@@ -1,0 +1,136 @@
+"""End to end: `vigil run --fast` on generated scenes finds exactly their ground truth."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from storage.store import Store
+from vigil.config import load_config
+from vigil.scene import load_truth
+
+OPEN_LINE = re.compile(r"^OPEN\s+(\w+)\s+camera=(\S+) .*stream_t=([\d.]+)s", re.M)
+
+
+def write_config(path: Path, cameras: str, db: Path) -> Path:
+    path.write_text(
+        f"""site: test-site
+timezone: Europe/Berlin
+storage:
+  database_url: "sqlite:///{db}"
+  media_dir: {db.parent / "media"}
+cameras:
+{cameras}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def vigil(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vigil", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(("scenario", "seed"), [("demo", 0), ("walking", 1)])
+def test_run_fast_finds_exactly_the_ground_truth(
+    tmp_path: Path, scene_clip: Callable[..., Path], scenario: str, seed: int
+) -> None:
+    clip = scene_clip(scenario, seed)
+    truth = load_truth(clip)
+    db = tmp_path / "vigil.db"
+    cfg = write_config(
+        tmp_path / "vigil.yaml",
+        f"  - id: cam-1\n    url: {clip}\n    fps: 2\n    events: {{fall: {{}}, fire: {{}}}}\n",
+        db,
+    )
+    proc = vigil("run", "-c", str(cfg), "--fast")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = [(m[1], float(m[3])) for m in OPEN_LINE.finditer(proc.stdout)]
+    expected = [(e.event_type, e.start_s) for e in truth.events]
+    assert sorted(t for t, _ in found) == sorted(t for t, _ in expected), proc.stdout
+    for event_type, start_s in expected:
+        (got,) = [s for t, s in found if t == event_type]
+        assert abs(got - start_s) <= 2.0, f"{event_type} at {got}s, truth {start_s}s"
+
+    # stored: closed incidents with template reports and media
+    store = Store.open(load_config(cfg).storage, create_if_empty=False)
+    try:
+        rows = store.list_incidents(limit=100)
+        assert sorted(r.event_type for r in rows) == sorted(t for t, _ in expected)
+        for r in rows:
+            assert not r.is_open
+            detail = store.get_incident(r.incident_id)
+            assert detail is not None and detail.latest_report is not None
+            assert detail.latest_report.backend == "template"
+            assert r.event_type in detail.latest_report.summary.lower()
+            assert "Europe/Berlin" not in detail.latest_report.summary  # offset, not a name
+            assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", detail.latest_report.summary)
+            assert {m.kind.split(":")[0] for m in detail.media} >= {"keyframe", "clip"}
+    finally:
+        store.close()
+
+    if expected:
+        listed = vigil("incidents", "list", "-c", str(cfg), "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert '"event_type"' in listed.stdout
+        first_id = rows[0].incident_id
+        shown = vigil("incidents", "show", first_id[:8], "-c", str(cfg))
+        assert shown.returncode == 0, shown.stderr
+        assert first_id in shown.stdout and "timeline:" in shown.stdout
+
+
+def test_bad_cameras_do_not_stop_good_ones_and_sigterm_stops_cleanly(
+    tmp_path: Path, scene_clip: Callable[..., Path]
+) -> None:
+    clip = scene_clip("demo", 0)
+    db = tmp_path / "vigil.db"
+    cameras = (
+        f"  - id: good\n    url: {clip}\n    fps: 2\n"
+        f"  - id: missing\n    url: {tmp_path / 'nope.mp4'}\n"
+        "  - id: unreachable\n    url: rtsp://admin:hunter2@127.0.0.1:9/stream\n"
+    )
+    cfg = write_config(tmp_path / "vigil.yaml", cameras, db)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vigil", "run", "-c", str(cfg), "--fast"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    try:
+        # the good camera plays to its end and closes its incidents while the others fail
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            text = "".join(lines)
+            if text.count("CLOSE ") >= 2 and "unreachable" in text and "missing" in text:
+                break
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = "".join(lines) + rest
+    assert proc.returncode == 0, text[-3000:]
+    assert "hunter2" not in text
+    assert re.search(r"unreachable.*rtsp://admin:\*\*\*@127\.0\.0\.1:9/stream", text), text[-3000:]
+    assert re.search(r"missing.*nope\.mp4", text)
+    assert "OPEN  fall" in text and "OPEN  fire" in text
+    assert "vigil stopped" in text
