@@ -147,7 +147,7 @@ class CueScorer:
     name = "cues"
 
     def __init__(self, config: CuesConfig | None = None) -> None:
-        self.config = config or CuesConfig()  # type: ignore[call-arg]
+        self.config = config or CuesConfig()
         self._cams: dict[str, _CameraState] = {}
 
     @property
@@ -186,7 +186,9 @@ class CueScorer:
             st = None
         if st is None:
             scale = min(1.0, self.config.max_side_px / max(size))
-            bg = cv2.createBackgroundSubtractorMOG2(history=500, varThreshold=20, detectShadows=True)
+            bg = cv2.createBackgroundSubtractorMOG2(
+                history=500, varThreshold=20, detectShadows=True
+            )
             st = _CameraState(size=size, scale=scale, bg=bg)
             self._cams[frame.camera_id] = st
         return st
@@ -475,7 +477,9 @@ class CueScorer:
         cues.update(
             {
                 "fire_area_ratio": round(last.area_ratio, 4),
-                "fire_growth_ratio": round(last.area_ratio / max(best_site.obs[0].area_ratio, 1e-9), 2),
+                "fire_growth_ratio": round(
+                    last.area_ratio / max(best_site.obs[0].area_ratio, 1e-9), 2
+                ),
                 "fire_flicker": round(float(np.mean([o.flicker for o in recent[1:]] or [0.0])), 3),
             }
         )

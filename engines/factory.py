@@ -17,7 +17,7 @@ def build_scorer(config: ModelConfig) -> Scorer:
 
         return CueScorer(config.cues)
     if config.profile == "clip":
-        from engines.clip.scorer import build_clip_scorer  # type: ignore[import-not-found]
+        from engines.clip.scorer import build_clip_scorer
 
-        return build_clip_scorer(config)  # type: ignore[no-any-return]
+        return build_clip_scorer(config)
     raise ValueError(f"unknown model profile {config.profile!r}")

@@ -132,7 +132,10 @@ class App:
         """Start watching a camera (others are not touched)."""
         assert self.store is not None and self.supervisor is not None
         self.store.upsert_camera(
-            camera_id=cam.id, name=cam.display_name, location=cam.location, url_masked=cam.masked_url
+            camera_id=cam.id,
+            name=cam.display_name,
+            location=cam.location,
+            url_masked=cam.masked_url,
         )
         rules = {ev: rule.resolved(ev) for ev, rule in cam.events.items()}
         with self._lock:

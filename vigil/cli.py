@@ -213,9 +213,9 @@ def sample_clip(
 
 @app.command()
 def demo(
-    config: Annotated[
-        Path, typer.Option("-c", "--config", help="Demo config file.")
-    ] = Path("configs/demo.yaml"),
+    config: Annotated[Path, typer.Option("-c", "--config", help="Demo config file.")] = Path(
+        "configs/demo.yaml"
+    ),
     seed: Annotated[int, typer.Option(help="Seed of the generated demo clip.")] = 0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False,
 ) -> None:
@@ -301,7 +301,9 @@ def _parse_time(value: str | None, tz: zoneinfo.ZoneInfo, name: str) -> float | 
     try:
         t = dt.datetime.fromisoformat(value)
     except ValueError:
-        typer.echo(f"--{name}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-25T14:00)", err=True)
+        typer.echo(
+            f"--{name}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-25T14:00)", err=True
+        )
         raise typer.Exit(2) from None
     if t.tzinfo is None:
         t = t.replace(tzinfo=tz)

@@ -50,7 +50,7 @@ class CameraConfig(BaseModel):
     enabled: bool = Field(True, description="Disabled cameras are configured but not read.")
     transport: str | None = Field(None, description="RTSP transport override: tcp or udp.")
     events: dict[str, EventConfig] = Field(
-        default_factory=lambda: {"fall": EventConfig(), "fire": EventConfig()},  # type: ignore[call-arg]
+        default_factory=lambda: {"fall": EventConfig(), "fire": EventConfig()},
         description="Event types to detect, each with its rule.",
     )
     zones: list[ZoneConfig] = Field(default_factory=list, description="Named zones and masks.")
@@ -115,13 +115,13 @@ class VigilConfig(BaseModel):
 
     site: str = Field("default", min_length=1, max_length=128, description="Site name.")
     timezone: str = Field("UTC", description="IANA time zone for reports, e.g. Europe/Berlin.")
-    storage: StorageConfig = Field(default_factory=StorageConfig)  # type: ignore[arg-type]
-    bus: BusConfig = Field(default_factory=BusConfig)  # type: ignore[arg-type]
-    model: ModelConfig = Field(default_factory=ModelConfig)  # type: ignore[arg-type]
-    reports: ReportsConfig = Field(default_factory=ReportsConfig)  # type: ignore[arg-type]
-    streamer: StreamerConfig = Field(default_factory=StreamerConfig)  # type: ignore[arg-type]
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    bus: BusConfig = Field(default_factory=BusConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    streamer: StreamerConfig = Field(default_factory=StreamerConfig)
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras to watch.")
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)  # type: ignore[arg-type]
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -184,7 +184,7 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None,
@@ -260,7 +260,7 @@ def parse_config(
     env = os.environ if env is None else env
     try:
         node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

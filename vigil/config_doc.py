@@ -135,10 +135,14 @@ def render_model(model: type[BaseModel], indent: int = 0, path: str = "") -> lis
             lines.append(f"{pad}{key}: {_scalar(default) if default is not None else 'null'}")
             lines.append(f"{pad}# example:")
             body = _yaml_lines({key: example}, indent)
-            lines.extend(f"{pad}# {line[indent:]}" if line.startswith(pad) else f"# {line}" for line in body)
+            lines.extend(
+                f"{pad}# {line[indent:]}" if line.startswith(pad) else f"# {line}" for line in body
+            )
             if sub is not None:
                 lines.append(f"{pad}# every option of {key}:")
-                lines.extend(f"{pad}# {line[indent:]}" for line in render_model(sub, indent + 2, full))
+                lines.extend(
+                    f"{pad}# {line[indent:]}" for line in render_model(sub, indent + 2, full)
+                )
             continue
         if default is PydanticUndefined or info.is_required():
             lines.append(f"{pad}# {key}: (required)")
@@ -146,8 +150,12 @@ def render_model(model: type[BaseModel], indent: int = 0, path: str = "") -> lis
         if isinstance(default, BaseModel):
             default = default.model_dump(mode="json", by_alias=True)
         if isinstance(default, dict | list) and default:
-            if isinstance(default, dict) and all(isinstance(v, BaseModel) for v in default.values()):
-                default = {k: v.model_dump(mode="json", exclude_defaults=True) for k, v in default.items()}
+            if isinstance(default, dict) and all(
+                isinstance(v, BaseModel) for v in default.values()
+            ):
+                default = {
+                    k: v.model_dump(mode="json", exclude_defaults=True) for k, v in default.items()
+                }
             lines.append(f"{pad}{key}:")
             lines.extend(_yaml_lines(default, indent + 2))
         else:

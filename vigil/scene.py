@@ -83,10 +83,10 @@ class _Figure:
 
 def _background(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     """A textured warehouse-like background (float32 BGR)."""
-    low = rng.normal(0, 1, (h // 16 + 1, w // 16 + 1, 3)).astype(np.float32)
-    low = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC)
-    fine = rng.normal(0, 1, (h // 2, w // 2, 3)).astype(np.float32)
-    fine = cv2.resize(fine, (w, h), interpolation=cv2.INTER_LINEAR)
+    low_small = rng.normal(0, 1, (h // 16 + 1, w // 16 + 1, 3)).astype(np.float32)
+    low = cv2.resize(low_small, (w, h), interpolation=cv2.INTER_CUBIC)
+    fine_small = rng.normal(0, 1, (h // 2, w // 2, 3)).astype(np.float32)
+    fine = cv2.resize(fine_small, (w, h), interpolation=cv2.INTER_LINEAR)
     base = np.empty((h, w, 3), np.float32)
     wall = np.array([118, 120, 112], np.float32)
     floor = np.array([92, 98, 104], np.float32)
@@ -177,14 +177,21 @@ def _draw_figure(img: np.ndarray, fig: _Figure, t: float, w: int) -> None:
     cv2.line(img, hip_p, lr_p, fig.pants, thick_leg, cv2.LINE_AA)
     cv2.line(img, hip_p, sh_p, fig.shirt, thick_body, cv2.LINE_AA)
     arm_swing = -swing
-    arm_end = np.array(sh_p, float) + [0.3 * hgt * math.sin(arm_swing), 0.3 * hgt * math.cos(arm_swing)]
+    arm_end = np.array(sh_p, float) + [
+        0.3 * hgt * math.sin(arm_swing),
+        0.3 * hgt * math.cos(arm_swing),
+    ]
     if body_angle:
         arm_end = _rot(arm_end[None], body_angle, np.array(sh_p, float)).ravel()  # type: ignore[arg-type]
-    cv2.line(img, sh_p, tuple(int(v) for v in arm_end), fig.shirt, max(3, int(0.06 * hgt)), cv2.LINE_AA)
+    cv2.line(
+        img, sh_p, tuple(int(v) for v in arm_end), fig.shirt, max(3, int(0.06 * hgt)), cv2.LINE_AA
+    )
     cv2.circle(img, head_p, max(4, int(0.085 * hgt)), fig.skin, -1, cv2.LINE_AA)
 
 
-def _draw_fire(img: np.ndarray, rng: np.random.Generator, t: float, start_s: float, base: tuple[int, int]) -> None:
+def _draw_fire(
+    img: np.ndarray, rng: np.random.Generator, t: float, start_s: float, base: tuple[int, int]
+) -> None:
     """A flame that grows over ~20 s and flickers every frame."""
     if t < start_s:
         return
@@ -193,11 +200,16 @@ def _draw_fire(img: np.ndarray, rng: np.random.Generator, t: float, start_s: flo
     height = 150 * grow
     width = 110 * grow
     bx, by = base
-    layers = [((0, 40, 230), 1.0), ((0, 140, 255), 0.75), ((40, 220, 255), 0.5), ((190, 250, 255), 0.25)]
+    layers = [
+        ((0, 40, 230), 1.0),
+        ((0, 140, 255), 0.75),
+        ((40, 220, 255), 0.5),
+        ((190, 250, 255), 0.25),
+    ]
     glow = np.zeros_like(img)
     n_tongues = 7
     for colour, scale in layers:
-        pts = [(bx - width * scale / 2, by)]
+        pts: list[tuple[float, float]] = [(bx - width * scale / 2, float(by))]
         for i in range(n_tongues):
             u = (i + 0.5) / n_tongues
             env = math.sin(math.pi * u)
@@ -205,7 +217,12 @@ def _draw_fire(img: np.ndarray, rng: np.random.Generator, t: float, start_s: flo
             px = bx - width * scale / 2 + width * scale * u + rng.uniform(-6, 6) * scale
             pts.append((px, by - tongue))
             if i < n_tongues - 1:
-                pts.append((bx - width * scale / 2 + width * scale * (i + 1) / n_tongues, by - tongue * rng.uniform(0.35, 0.6)))
+                pts.append(
+                    (
+                        bx - width * scale / 2 + width * scale * (i + 1) / n_tongues,
+                        by - tongue * rng.uniform(0.35, 0.6),
+                    )
+                )
         pts.append((bx + width * scale / 2, by))
         poly = np.array(pts, np.int32)
         cv2.fillPoly(img, [poly], colour, cv2.LINE_AA)
@@ -215,13 +232,16 @@ def _draw_fire(img: np.ndarray, rng: np.random.Generator, t: float, start_s: flo
     np.add(img, glow * 0.5, out=img)
 
 
-def _figures(rng: np.random.Generator, scenario: str, w: int, h: int, duration: float) -> list[_Figure]:
-    def colours() -> dict[str, tuple[int, int, int]]:
-        return {
-            "shirt": _SHIRTS[int(rng.integers(len(_SHIRTS)))],
-            "pants": _PANTS[int(rng.integers(len(_PANTS)))],
-            "skin": _SKIN[int(rng.integers(len(_SKIN)))],
-        }
+def _figures(
+    rng: np.random.Generator, scenario: str, w: int, h: int, duration: float
+) -> list[_Figure]:
+    Colour = tuple[int, int, int]
+
+    def colours() -> tuple[Colour, Colour, Colour]:
+        shirt = _SHIRTS[int(rng.integers(len(_SHIRTS)))]
+        pants = _PANTS[int(rng.integers(len(_PANTS)))]
+        skin = _SKIN[int(rng.integers(len(_SKIN)))]
+        return shirt, pants, skin
 
     figs: list[_Figure] = []
     # a steady flow of walkers crossing in both directions at various depths
@@ -234,25 +254,88 @@ def _figures(rng: np.random.Generator, scenario: str, w: int, h: int, duration: 
         speed = float(rng.uniform(45, 90)) * direction
         x0 = -30.0 if direction > 0 else w + 30.0
         cross = (w + 60) / abs(speed)
-        c = colours()
+        shirt, pants, skin = colours()
         stop_at = t + cross * float(rng.uniform(0.3, 0.6)) if rng.random() < 0.35 else None
         figs.append(
-            _Figure(x0, y, hgt, speed, start_s=t, end_s=min(duration, t + cross + 6), stop_at_s=stop_at, stop_for_s=float(rng.uniform(2, 5)), **c)
+            _Figure(
+                x0,
+                y,
+                hgt,
+                speed,
+                start_s=t,
+                end_s=min(duration, t + cross + 6),
+                stop_at_s=stop_at,
+                stop_for_s=float(rng.uniform(2, 5)),
+                shirt=shirt,
+                pants=pants,
+                skin=skin,
+            )
         )
         t += float(rng.uniform(3.0, 6.0))
     # an orange-shirted worker who walks slowly, stands and bends to pick something up
     figs.append(
-        _Figure(w * 0.25, h * 0.78, 140, 12.0, (0, 120, 250), (40, 40, 40), _SKIN[1], 2.0, duration, bend_at_s=9.0, stop_at_s=8.0, stop_for_s=5.0)
+        _Figure(
+            w * 0.25,
+            h * 0.78,
+            140,
+            12.0,
+            (0, 120, 250),
+            (40, 40, 40),
+            _SKIN[1],
+            2.0,
+            duration,
+            bend_at_s=9.0,
+            stop_at_s=8.0,
+            stop_for_s=5.0,
+        )
     )
     # a red-shirted person who crouches down and stands up again
     figs.append(
-        _Figure(w * 0.62, h * 0.70, 125, -8.0, (40, 40, 200), (60, 40, 20), _SKIN[0], 12.0, duration, sit_at_s=26.0, stop_at_s=25.0, stop_for_s=8.0)
+        _Figure(
+            w * 0.62,
+            h * 0.70,
+            125,
+            -8.0,
+            (40, 40, 200),
+            (60, 40, 20),
+            _SKIN[0],
+            12.0,
+            duration,
+            sit_at_s=26.0,
+            stop_at_s=25.0,
+            stop_for_s=8.0,
+        )
     )
     figs.append(
-        _Figure(w * 0.80, h * 0.66, 118, 0.0, (60, 140, 60), (90, 90, 110), _SKIN[2], 30.0, duration, bend_at_s=44.0)
+        _Figure(
+            w * 0.80,
+            h * 0.66,
+            118,
+            0.0,
+            (60, 140, 60),
+            (90, 90, 110),
+            _SKIN[2],
+            30.0,
+            duration,
+            bend_at_s=44.0,
+        )
     )
     if scenario == "demo":
-        figs.append(_Figure(w * 0.05, h * 0.92, 150, 55.0, (160, 80, 30), (40, 40, 40), _SKIN[3], 14.0, duration, fall_at_s=20.0, fall_dir=-1))
+        figs.append(
+            _Figure(
+                w * 0.05,
+                h * 0.92,
+                150,
+                55.0,
+                (160, 80, 30),
+                (40, 40, 40),
+                _SKIN[3],
+                14.0,
+                duration,
+                fall_at_s=20.0,
+                fall_dir=-1,
+            )
+        )
     return figs
 
 
@@ -295,7 +378,7 @@ def generate_scene(
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": "23", "preset": "veryfast", "g": str(fps * 2), "bf": "0"}
-        n = int(round(duration_s * fps))
+        n = round(duration_s * fps)
         for i in range(n):
             t = i / fps
             img = bg.copy()

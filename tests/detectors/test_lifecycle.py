@@ -165,7 +165,9 @@ def scores(ts: float, fall: float, box: tuple[float, float, float, float] | None
     )
 
 
-def run_detector(det: CameraDetector, box: tuple[float, float, float, float] | None) -> list[IncidentUpdate]:
+def run_detector(
+    det: CameraDetector, box: tuple[float, float, float, float] | None
+) -> list[IncidentUpdate]:
     out: list[IncidentUpdate] = []
     for i in range(8):
         out += det.update(scores(i * 0.5, 0.9, box))

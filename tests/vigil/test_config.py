@@ -41,9 +41,7 @@ def test_good_config_loads_with_env_secret() -> None:
 
 
 def test_env_default_and_missing_variable_names_line() -> None:
-    cfg = parse_config(
-        "site: ${SITE:-fallback}\ncameras: []\n", env={}
-    )
+    cfg = parse_config("site: ${SITE:-fallback}\ncameras: []\n", env={})
     assert cfg.site == "fallback"
     with pytest.raises(ConfigError) as exc:
         parse_config(GOOD, source="c.yaml", env={})
@@ -97,7 +95,10 @@ def test_duplicate_camera_ids_rejected() -> None:
     [
         ("rtsp://u:pw@h/s", "rtsp://u:***@h/s"),
         ("rtsp://h:554/s", "rtsp://h:554/s"),
-        ("postgresql+psycopg://vigil:pa%40ss@db:5432/v", "postgresql+psycopg://vigil:***@db:5432/v"),
+        (
+            "postgresql+psycopg://vigil:pa%40ss@db:5432/v",
+            "postgresql+psycopg://vigil:***@db:5432/v",
+        ),
         ("http://h/x?token=abc&y=1", "http://h/x?token=***&y=1"),
         ("camera at rtsp://a:b@c/d failed", "camera at rtsp://a:***@c/d failed"),
     ],

@@ -74,7 +74,9 @@ def test_run_fast_finds_exactly_the_ground_truth(
             assert detail.latest_report.backend == "template"
             assert r.event_type in detail.latest_report.summary.lower()
             assert "Europe/Berlin" not in detail.latest_report.summary  # offset, not a name
-            assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", detail.latest_report.summary)
+            assert re.search(
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", detail.latest_report.summary
+            )
             assert {m.kind.split(":")[0] for m in detail.media} >= {"keyframe", "clip"}
     finally:
         store.close()
