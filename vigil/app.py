@@ -20,7 +20,7 @@ from engines.types import Scorer
 from reports.evidence import CameraInfo, build_evidence
 from reports.service import ReportService
 from reports.types import Report
-from storage.media import MediaStore
+from storage.media import ClipCollector, MediaStore, RetentionSweeper
 from storage.publisher import OutboxPublisher
 from storage.records import MediaRef
 from storage.store import Store
@@ -40,8 +40,7 @@ UpdateCallback = Callable[[IncidentUpdate, Report | None], None]
 class _Clip:
     incident_id: str
     camera_id: str
-    frames: list[Frame]
-    until_pts_s: float
+    collector: ClipCollector
 
 
 @dataclass
@@ -80,6 +79,7 @@ class App:
         self.scorer: Scorer | None = None
         self.queue: FrameQueue | None = None
         self.supervisor: Supervisor | None = None
+        self.sweeper: RetentionSweeper | None = None
 
     # -- start / stop ----------------------------------------------------------------------
 
@@ -105,6 +105,9 @@ class App:
         self.store = Store.open(self.config.storage)
         self.media = MediaStore(self.config.storage)
         self._started.append("storage")
+        self.sweeper = RetentionSweeper(self.media, self.store)
+        self.sweeper.start()
+        self._started.append("retention")
 
     def _start_publisher(self) -> None:
         assert self.store is not None
@@ -186,6 +189,8 @@ class App:
                     self.reports.stop()
                 elif step == "publisher" and self.publisher is not None:
                     self.publisher.stop()
+                elif step == "retention" and self.sweeper is not None:
+                    self.sweeper.stop()
                 elif step == "storage" and self.store is not None:
                     self.store.close()
             except Exception:
@@ -198,13 +203,23 @@ class App:
     def run(self, *, progress: Callable[[RunStats], None] | None = None) -> RunStats:
         """Process frames until stopped, or until every source has ended (files)."""
         assert self.queue is not None and self.supervisor is not None
+        last_tick = time.monotonic()
         while not self._stop.is_set():
             frames = self.queue.get_batch(self.max_batch, timeout_s=0.2)
             if frames:
                 self._process(frames)
                 if progress is not None:
                     progress(self.stats)
-            elif self.supervisor.ended():
+            if self.pace and time.monotonic() - last_tick >= 1.0:
+                # live time runs on without frames (a camera that went quiet): let incidents
+                # whose merge gap has passed close
+                last_tick = time.monotonic()
+                now = time.time()
+                with self._lock:
+                    dets = list(self._detectors.values())
+                for det in dets:
+                    self._handle(det.tick(now))
+            if not frames and self.supervisor.ended():
                 self._drain_queue()
                 self._finish_all("stream_ended")
                 break
@@ -344,29 +359,29 @@ class App:
         if buf is None or self.media is None:
             return
         media_cfg = self.config.storage.media
-        frames = buf.history(since_pts_s=upd.onset_pts_s - media_cfg.clip_before_s)
-        last_pts = frames[-1].pts_s if frames else upd.onset_pts_s
-        self._clips.append(
-            _Clip(upd.incident_id, upd.camera_id, frames, last_pts + media_cfg.clip_after_s)
+        collector = ClipCollector(
+            buf.history(since_pts_s=upd.onset_pts_s - media_cfg.clip_before_s),
+            onset_pts_s=upd.onset_pts_s,
+            before_s=media_cfg.clip_before_s,
+            after_s=media_cfg.clip_after_s,
         )
+        self._clips.append(_Clip(upd.incident_id, upd.camera_id, collector))
 
     def _feed_clips(self, frame: Frame) -> None:
         for clip in list(self._clips):
-            if clip.camera_id != frame.camera_id:
-                continue
-            clip.frames.append(frame)
-            if frame.pts_s >= clip.until_pts_s:
+            if clip.camera_id == frame.camera_id and clip.collector.add(frame):
                 self._write_clip(clip)
 
     def _write_clip(self, clip: _Clip) -> None:
         if clip in self._clips:
             self._clips.remove(clip)
-        if self.media is None or self.store is None or len(clip.frames) < 2:
+        frames = clip.collector.frames
+        if self.media is None or len(frames) < 2:
             return
         cam = self._cameras.get(clip.camera_id)
         fps = cam.fps if cam is not None else 2.0
         try:
-            ref = self.media.save_clip(clip.incident_id, clip.frames, fps)
+            ref = self.media.save_clip(clip.incident_id, frames, fps)
         except Exception as exc:
             log.warning("incident %s: clip not saved: %s", clip.incident_id, exc)
             return
