@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 
 class RetentionConfig(BaseModel):
@@ -97,7 +97,7 @@ class KafkaConfig(BaseModel):
         None, description="SASL mechanism when security_protocol is SASL_*."
     )
     sasl_username: str | None = Field(None, description="SASL user name.")
-    sasl_password: str | None = Field(
+    sasl_password: SecretStr | None = Field(
         None, description="SASL password (use ${ENV_VAR}; never printed)."
     )
 

@@ -1,0 +1,1 @@
+"""Storage stage: database (SQLAlchemy + Alembic), transactional outbox, publisher, media store."""

@@ -1,0 +1,415 @@
+"""Media store: JPEG keyframes and short H.264 MP4 clips per incident, with retention.
+
+Files live under ``storage.media_dir`` as ``<YYYY-MM-DD>/<incident_id>/<name>``; paths in
+the database are relative to it and every path is checked to stay inside it. Files are written
+to a temporary name and renamed, so a crash or a full disk never leaves a half-written file
+under a real name. Retention deletes the oldest media first, by age and by total size, and
+never the media of an incident that is still open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from storage.errors import MediaError, StorageError, StorageFull
+from storage.records import MediaRef
+from storage.settings import StorageConfig
+from storage.store import Store
+from streamer.types import Frame
+
+log = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+_SAFE_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
+_TMP_PREFIX = ".tmp-"
+#: Files not in the database (a crash between writing and recording) are deleted after this.
+ORPHAN_GRACE_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class SweepResult:
+    """What one retention sweep did."""
+
+    deleted: tuple[MediaRef, ...]
+    deleted_bytes: int
+    orphans_deleted: int
+    kept_open: int
+    remaining_bytes: int
+
+    @property
+    def deleted_count(self) -> int:
+        """How many recorded media files were deleted."""
+        return len(self.deleted)
+
+
+def _check_id(incident_id: str) -> str:
+    if not _SAFE_ID.match(incident_id) or ".." in incident_id:
+        raise MediaError(
+            f"incident id {incident_id!r} cannot name a media folder "
+            "(letters, digits, . _ : - only, at most 128, no '..')"
+        )
+    return incident_id
+
+
+class MediaStore:
+    """Writes keyframes and clips under ``config.media_dir`` and applies retention."""
+
+    def __init__(self, config: StorageConfig, *, clock: Callable[[], float] = time.time) -> None:
+        """Create the media folder if needed (``MediaError`` if impossible)."""
+        self.config = config
+        self.root = Path(config.media_dir).expanduser().resolve()
+        self._clock = clock
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise MediaError(f"storage.media_dir {str(self.root)!r}: cannot create: {exc}") from exc
+
+    # --- paths ----------------------------------------------------------------------------
+
+    def path_of(self, relative: str | MediaRef) -> Path:
+        """The absolute path of a media file; ``MediaError`` if it would leave the media dir
+        (absolute paths, ``..``, symlinks pointing outside)."""
+        rel = relative.path if isinstance(relative, MediaRef) else relative
+        if not rel or Path(rel).is_absolute() or "\\" in rel or "\x00" in rel:
+            raise MediaError(f"media path {rel!r} must be relative to the media directory")
+        full = (self.root / rel).resolve()
+        if not full.is_relative_to(self.root) or full == self.root:
+            raise MediaError(f"media path {rel!r} leaves the media directory {str(self.root)!r}")
+        return full
+
+    def _new_relative(self, incident_id: str, ts_s: float, name: str) -> str:
+        day = datetime.fromtimestamp(ts_s, UTC).strftime("%Y-%m-%d")
+        rel = f"{day}/{_check_id(incident_id)}/{name}"
+        self.path_of(rel)  # belt and braces
+        return rel
+
+    def _write_atomic(self, rel: str, data: bytes | Callable[[Path], None]) -> int:
+        """Write ``data`` (bytes, or a writer of a temp path) to ``rel``; returns its size."""
+        final = self.path_of(rel)
+        tmp = final.with_name(f"{_TMP_PREFIX}{uuid.uuid4().hex}{final.suffix}")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(data, bytes):
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            else:
+                data(tmp)
+            size = tmp.stat().st_size
+            os.replace(tmp, final)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(
+                    f"media disk full: cannot write {rel!r} under {str(self.root)!r}; "
+                    "nothing was written (retention frees space; see storage.retention)"
+                ) from exc
+            raise MediaError(f"cannot write media {rel!r} under {str(self.root)!r}: {exc}") from exc
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return size
+
+    # --- writing --------------------------------------------------------------------------
+
+    def save_keyframe(
+        self, incident_id: str, image: np.ndarray, ts_s: float, kind: str = "onset"
+    ) -> MediaRef:
+        """Write a BGR uint8 image as JPEG; ``kind`` is a short label (onset, peak, ...)."""
+        if not _SAFE_LABEL.match(kind):
+            raise MediaError(f"keyframe kind {kind!r}: use a short lower-case label")
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise MediaError(
+                f"keyframe of incident {incident_id!r} must be HxWx3 uint8 BGR, "
+                f"got shape {image.shape} dtype {image.dtype}"
+            )
+        ok, buf = cv2.imencode(
+            ".jpg", image, [int(cv2.IMWRITE_JPEG_QUALITY), self.config.media.jpeg_quality]
+        )
+        if not ok:
+            raise MediaError(f"JPEG encoding failed for incident {incident_id!r}")
+        name = f"keyframe-{kind}-{round(ts_s * 1000)}.jpg"
+        rel = self._new_relative(incident_id, ts_s, name)
+        size = self._write_atomic(rel, buf.tobytes())
+        h, w = image.shape[:2]
+        return MediaRef(
+            incident_id=incident_id,
+            kind=f"keyframe:{kind}",
+            path=rel,
+            content_type="image/jpeg",
+            ts_s=float(ts_s),
+            bytes=size,
+            width=int(w),
+            height=int(h),
+        )
+
+    def save_clip(self, incident_id: str, frames: Sequence[Frame], fps: float) -> MediaRef:
+        """Encode frames (oldest first, timed by their ``pts_s``) as an H.264 MP4."""
+        usable = _increasing(frames)
+        if not usable:
+            raise MediaError(f"clip of incident {incident_id!r}: no frames")
+        if fps <= 0:
+            raise MediaError(f"clip of incident {incident_id!r}: fps must be > 0, got {fps}")
+        first = usable[0]
+        width, height = _clip_size(first.width, first.height, self.config.media.max_clip_width)
+        duration = usable[-1].pts_s - first.pts_s + 1.0 / fps
+        crf = self.config.media.clip_crf
+
+        def encode(tmp: Path) -> None:
+            with av.open(
+                str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}
+            ) as out:
+                stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+                stream.width, stream.height = width, height
+                stream.pix_fmt = "yuv420p"
+                stream.time_base = Fraction(1, 1000)
+                stream.codec_context.time_base = Fraction(1, 1000)
+                stream.options = {"crf": str(crf), "preset": "veryfast"}
+                for f in usable:
+                    img = f.image
+                    if (img.shape[1], img.shape[0]) != (width, height):
+                        img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+                    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+                    vf.pts = round((f.pts_s - first.pts_s) * 1000)
+                    vf.time_base = Fraction(1, 1000)
+                    for packet in stream.encode(vf):
+                        out.mux(packet)
+                for packet in stream.encode():
+                    out.mux(packet)
+
+        name = f"clip-{round(first.ts_s * 1000)}.mp4"
+        rel = self._new_relative(incident_id, first.ts_s, name)
+        try:
+            size = self._write_atomic(rel, encode)
+        except (av.FFmpegError, ValueError) as exc:
+            raise MediaError(f"clip of incident {incident_id!r}: encoding failed: {exc}") from exc
+        return MediaRef(
+            incident_id=incident_id,
+            kind="clip",
+            path=rel,
+            content_type="video/mp4",
+            ts_s=float(first.ts_s),
+            bytes=size,
+            width=width,
+            height=height,
+            duration_s=round(duration, 3),
+        )
+
+    # --- retention ------------------------------------------------------------------------
+
+    def sweep(self, store: Store, *, orphans: bool = True) -> SweepResult:
+        """Delete media older than ``retention.days`` and, oldest first, media beyond
+        ``retention.max_gb`` — never the media of an open incident. Logs every deletion.
+
+        With ``orphans``, also deletes files under the media dir that the database does not
+        know and that are older than an hour (left by a crash between writing and recording).
+        """
+        retention = self.config.retention
+        now = self._clock()
+        age_cutoff = now - retention.days * 86400
+        max_bytes = int(retention.max_gb * 1024**3)
+        rows = store.media_for_retention()
+        total = sum(r.ref.bytes for r in rows)
+        victims: list[tuple[int, MediaRef, str]] = []
+        kept_open = 0
+        for r in rows:  # oldest first
+            too_old = r.created_ts_s < age_cutoff
+            too_big = total > max_bytes
+            if not (too_old or too_big):
+                continue
+            if r.incident_open:
+                kept_open += 1
+                continue
+            victims.append((r.id, r.ref, "age" if too_old else "size"))
+            total -= r.ref.bytes
+        deleted: list[MediaRef] = []
+        done_ids: list[int] = []
+        freed = 0
+        for row_id, ref, reason in victims:
+            try:
+                path = self.path_of(ref)
+                path.unlink(missing_ok=True)
+            except MediaError as exc:
+                log.error("retention: not deleting %r: %s", ref.path, exc)
+                done_ids.append(row_id)  # forget a row that points outside the media dir
+                continue
+            except OSError as exc:
+                log.error("retention: cannot delete %s: %s", ref.path, exc)
+                continue
+            _remove_empty_parents(path.parent, self.root)
+            log.info(
+                "retention: deleted %s (%d bytes, incident %s, by %s)",
+                ref.path,
+                ref.bytes,
+                ref.incident_id,
+                reason,
+            )
+            deleted.append(ref)
+            done_ids.append(row_id)
+            freed += ref.bytes
+        if done_ids:
+            store.delete_media_rows(done_ids)
+        if total > max_bytes:
+            log.warning(
+                "retention: media uses %.2f GB (limit %.2f GB) but the rest belongs to open "
+                "incidents",
+                total / 1024**3,
+                retention.max_gb,
+            )
+        orphan_count = 0
+        if orphans:
+            known = {r.ref.path for r in rows}
+            orphan_count = self._delete_orphans(known, now)
+        if deleted or orphan_count:
+            log.info(
+                "retention sweep: deleted %d files (%d bytes) and %d orphans; %d bytes remain",
+                len(deleted),
+                freed,
+                orphan_count,
+                total,
+            )
+        return SweepResult(
+            deleted=tuple(deleted),
+            deleted_bytes=freed,
+            orphans_deleted=orphan_count,
+            kept_open=kept_open,
+            remaining_bytes=total,
+        )
+
+    def _delete_orphans(self, known: set[str], now: float) -> int:
+        count = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                full = Path(dirpath) / name
+                rel = full.relative_to(self.root).as_posix()
+                if rel in known:
+                    continue
+                try:
+                    if now - full.stat().st_mtime < ORPHAN_GRACE_S:
+                        continue
+                    full.unlink()
+                except OSError:
+                    continue
+                log.info("retention: deleted orphan file %s (not in the database)", rel)
+                count += 1
+        return count
+
+
+class RetentionSweeper:
+    """Runs ``MediaStore.sweep`` every ``retention.sweep_interval_s`` in a thread."""
+
+    def __init__(self, media: MediaStore, store: Store) -> None:
+        """Prepare; call ``start()``."""
+        self.media = media
+        self.store = store
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Sweep now and then periodically."""
+        self._thread = threading.Thread(target=self._run, name="vigil-retention", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current sweep."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+
+    def _run(self) -> None:
+        interval = self.media.config.retention.sweep_interval_s
+        while not self._stop.is_set():
+            try:
+                self.media.sweep(self.store)
+            except StorageError as exc:
+                log.warning("retention sweep failed: %s", exc)
+            except Exception:  # pragma: no cover - keep sweeping after a bug, loudly
+                log.exception("retention sweep crashed")
+            self._stop.wait(interval)
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _increasing(frames: Sequence[Frame]) -> list[Frame]:
+    out: list[Frame] = []
+    for f in frames:
+        if not out or f.pts_s > out[-1].pts_s + 1e-4:
+            out.append(f)
+    return out
+
+
+def _clip_size(width: int, height: int, max_width: int) -> tuple[int, int]:
+    if width > max_width:
+        height = round(height * max_width / width)
+        width = max_width
+    return max(2, width - width % 2), max(2, height - height % 2)
+
+
+def clip_frames(
+    frames: Sequence[Frame], *, onset_pts_s: float, before_s: float, after_s: float
+) -> list[Frame]:
+    """The frames from ``before_s`` before the onset to ``after_s`` after it, oldest first."""
+    lo, hi = onset_pts_s - before_s, onset_pts_s + after_s
+    return [f for f in _increasing(sorted(frames, key=lambda f: f.pts_s)) if lo <= f.pts_s <= hi]
+
+
+class ClipCollector:
+    """Gathers one incident's clip: the window's frames before the onset, then live frames
+    until ``after_s`` past it. ``add`` returns True once the clip is complete."""
+
+    def __init__(
+        self, window_frames: Sequence[Frame], *, onset_pts_s: float, before_s: float, after_s: float
+    ) -> None:
+        """Start from a window snapshot (oldest first)."""
+        self.onset_pts_s = onset_pts_s
+        self.before_s = before_s
+        self.after_s = after_s
+        self._frames: list[Frame] = list(window_frames)
+
+    @property
+    def done_at_pts_s(self) -> float:
+        """Stream time at which the clip is complete."""
+        return self.onset_pts_s + self.after_s
+
+    def add(self, frame: Frame) -> bool:
+        """Add a live frame; True when the clip has all the seconds after the onset."""
+        if not self._frames or frame.pts_s > self._frames[-1].pts_s:
+            self._frames.append(frame)
+        return frame.pts_s >= self.done_at_pts_s
+
+    @property
+    def frames(self) -> list[Frame]:
+        """The clip's frames so far."""
+        return clip_frames(
+            self._frames,
+            onset_pts_s=self.onset_pts_s,
+            before_s=self.before_s,
+            after_s=self.after_s,
+        )

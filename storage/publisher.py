@@ -1,0 +1,513 @@
+"""The outbox publisher: drains outbox rows to Kafka and to in-process subscribers.
+
+It runs in its own thread with its own asyncio loop (aiokafka needs one). Rows are sent in
+outbox order; a camera's rows go out strictly one after the other (key = camera id, so one
+partition), and a row is marked sent only when the broker acknowledged it (``acks=all``) and
+every earlier row of the same camera was acknowledged too. While the broker is unreachable the
+rows wait in the outbox and the publisher retries with backoff; after a restart it resumes with
+the oldest unsent row. Delivery is at least once: consumers drop duplicates by
+``(incident_id, version)``.
+
+In-process subscribers get the same messages in both modes (Kafka configured or not), as
+``callback(topic_suffix, message)`` with ``topic_suffix`` ``"incidents"`` or ``"reports"``,
+on the publisher's thread: keep callbacks short (hand the message to a queue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+)
+from aiokafka.partitioner import DefaultPartitioner
+
+from storage import messages
+from storage.errors import StorageError
+from storage.records import OutboxMessage
+from storage.settings import BusConfig, KafkaConfig
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[str, dict[str, Any]], None]
+
+#: Errors that mean "cannot reach the broker now" (not "the broker refuses this").
+_UNREACHABLE = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError)
+
+_WARN_EVERY_S = 60.0
+_PRUNE_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PublisherStats:
+    """Counters of the publisher (a snapshot)."""
+
+    sent: int = 0
+    delivered_local: int = 0
+    failed_attempts: int = 0
+    subscriber_errors: int = 0
+    connected: bool = False
+    idempotent: bool | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class _LocalFeed:
+    """Where the in-process feed is: highest id seen, and ids delivered near it."""
+
+    cursor: int = 0
+    seen: set[int] = field(default_factory=set)
+
+
+#: How far behind its cursor the in-process feed looks for rows committed late.
+_LOOKBACK = 256
+
+
+class _Backoff:
+    """Exponential backoff with jitter, reset on success."""
+
+    def __init__(self, max_s: float, first_s: float = 0.2) -> None:
+        self.first_s = min(first_s, max_s)
+        self.max_s = max_s
+        self._next = self.first_s
+
+    def next(self) -> float:
+        delay = self._next
+        self._next = min(self.max_s, self._next * 2)
+        return delay * (0.8 + 0.4 * random.random())
+
+    def reset(self) -> None:
+        self._next = self.first_s
+
+
+class OutboxPublisher:
+    """Delivers outbox rows to Kafka (when configured) and to in-process subscribers."""
+
+    def __init__(self, store: Store, config: BusConfig) -> None:
+        """Prepare; nothing runs until ``start()``."""
+        self.store = store
+        self.config = config
+        self.kafka: KafkaConfig | None = config.kafka
+        self._subs: list[Subscriber] = []
+        self._subs_lock = threading.Lock()
+        self._stats = PublisherStats()
+        self._stats_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._stopping = False
+        self._drain_deadline = 0.0
+        self._idempotent = bool(self.kafka and self.kafka.enable_idempotence)
+        self._last_unreachable_log = -_WARN_EVERY_S
+
+    # --- public API -----------------------------------------------------------------------
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Add an in-process subscriber; returns a function that removes it."""
+        with self._subs_lock:
+            self._subs.append(callback)
+
+        def unsubscribe() -> None:
+            with self._subs_lock, contextlib.suppress(ValueError):
+                self._subs.remove(callback)
+
+        return unsubscribe
+
+    def start(self) -> None:
+        """Start the background thread. Never blocks on an unreachable broker."""
+        if self._thread is not None:
+            raise RuntimeError("OutboxPublisher already started")
+        self._thread = threading.Thread(target=self._thread_main, name="vigil-outbox", daemon=True)
+        self._thread.start()
+        self._started.wait(timeout=10)
+        where = self.kafka.bootstrap_servers if self.kafka else "in-process subscribers only"
+        log.info("outbox publisher started (%s)", where)
+
+    def notify(self) -> None:
+        """Wake the publisher (call after a commit that wrote outbox rows); thread-safe."""
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # loop closing
+                loop.call_soon_threadsafe(wake.set)
+
+    def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Send what is pending for up to ``drain_timeout_s``, then stop; rows still unsent
+        stay in the outbox for the next start."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._drain_deadline = time.monotonic() + drain_timeout_s
+        self._stopping = True
+        self.notify()
+        grace = drain_timeout_s + (self.kafka.request_timeout_s if self.kafka else 0) + 10
+        thread.join(timeout=grace)
+        if thread.is_alive():
+            log.warning("outbox publisher did not stop within %.0f s", grace)
+        self._thread = None
+        left = self._safe_backlog()
+        if left:
+            log.info("outbox publisher stopped with %d messages pending (sent on next start)", left)
+        else:
+            log.info("outbox publisher stopped")
+
+    def stats(self) -> PublisherStats:
+        """A snapshot of the counters."""
+        with self._stats_lock:
+            return self._stats
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until the outbox is empty (True) or ``timeout_s`` passed (False)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self._safe_backlog() == 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self.notify()
+            time.sleep(0.05)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _bump(self, **changes: Any) -> None:
+        with self._stats_lock:
+            current = self._stats
+            updates = {
+                k: (getattr(current, k) + v if k in _COUNTERS else v) for k, v in changes.items()
+            }
+            self._stats = replace(current, **updates)
+
+    def _safe_backlog(self) -> int:
+        try:
+            return self.store.outbox_backlog()
+        except StorageError:
+            return -1
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except Exception:  # pragma: no cover - a bug; keep the process alive, say so
+            log.exception("outbox publisher crashed; unsent rows stay in the outbox")
+        finally:
+            self._loop = None
+            loop.close()
+
+    async def _main(self) -> None:
+        self._wake = asyncio.Event()
+        kafka = self.kafka
+        backoff = _Backoff(kafka.retry_backoff_max_s if kafka else 5.0)
+        producer: AIOKafkaProducer | None = None
+        next_connect = 0.0
+        last_warn = 0.0
+        last_prune = 0.0
+        # In Kafka mode, rows pending at start were already seen by the previous run's
+        # subscribers (or predate them); in-process-only mode delivers them now.
+        feed = _LocalFeed()
+        if kafka is not None:
+            with contextlib.suppress(StorageError):
+                feed.cursor = self.store.last_outbox_id()
+                feed.seen = {
+                    m.id
+                    for m in self.store.pending_outbox(
+                        limit=_LOOKBACK, after_id=max(0, feed.cursor - _LOOKBACK)
+                    )
+                }
+        self._started.set()  # rows committed from now on reach the in-process feed
+        try:
+            while True:
+                if self._stopping and time.monotonic() >= self._drain_deadline:
+                    break
+                if kafka is not None and producer is None and time.monotonic() >= next_connect:
+                    producer = await self._connect(kafka)
+                    if producer is None:
+                        next_connect = time.monotonic() + backoff.next()
+                    else:
+                        backoff.reset()
+                try:
+                    if time.monotonic() - last_prune > _PRUNE_EVERY_S:
+                        last_prune = time.monotonic()
+                        pruned = self.store.prune_outbox(
+                            keep_s=self.config.outbox_keep_days * 86400
+                        )
+                        if pruned:
+                            log.info("outbox: deleted %d sent rows", pruned)
+                    self._deliver_local(feed, kafka is None)
+                    progressed = False
+                    if kafka is not None and producer is not None:
+                        rows = self.store.pending_outbox(limit=self.config.outbox_batch)
+                        if rows:
+                            ok, err = await self._send_round(producer, kafka, rows)
+                            progressed = ok > 0
+                            if err is None:
+                                backoff.reset()
+                            else:
+                                if time.monotonic() - last_warn > _WARN_EVERY_S:
+                                    last_warn = time.monotonic()
+                                    log.warning(
+                                        "Kafka at %s: send failed (%s); %d messages wait in "
+                                        "the outbox, retrying",
+                                        kafka.bootstrap_servers,
+                                        err,
+                                        self._safe_backlog(),
+                                    )
+                                await self._sleep(backoff.next())
+                                continue
+                except StorageError as exc:
+                    self._bump(last_error=str(exc))
+                    log.warning("outbox publisher: %s; retrying", exc)
+                    await self._sleep(backoff.next())
+                    continue
+                if progressed:
+                    continue  # more may be waiting: no sleep
+                if self._stopping and (kafka is None or self._safe_backlog() == 0):
+                    break
+                if kafka is not None and producer is None:
+                    await self._sleep(max(0.0, next_connect - time.monotonic()))
+                else:
+                    await self._sleep(self.config.outbox_poll_s)
+        finally:
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(producer.stop(), timeout=5)
+            self._bump(connected=False)
+
+    async def _sleep(self, seconds: float) -> None:
+        wake = self._wake
+        assert wake is not None
+        if self._stopping:
+            seconds = min(seconds, max(0.0, self._drain_deadline - time.monotonic()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=seconds)
+        wake.clear()
+
+    def _deliver_local(self, feed: _LocalFeed, mark_sent: bool) -> None:
+        """Hand rows not yet seen to subscribers (and, without Kafka, mark them sent).
+
+        Ids are allotted at insert but become visible at commit, so on PostgreSQL a lower id
+        can appear after a higher one: without Kafka every unsent row is read (delivered
+        rows are marked sent and drop out); with Kafka the feed looks back ``_LOOKBACK`` ids
+        behind its cursor and skips what it already delivered.
+        """
+        after = 0 if mark_sent else max(0, feed.cursor - _LOOKBACK)
+        while True:
+            rows = self.store.pending_outbox(limit=self.config.outbox_batch, after_id=after)
+            if not rows:
+                break
+            fresh = [r for r in rows if r.id not in feed.seen]
+            with self._subs_lock:
+                subs = list(self._subs)
+            for row in fresh:
+                if subs:
+                    message = json.loads(row.payload)
+                    for cb in subs:
+                        try:
+                            cb(row.topic, message)
+                        except Exception:
+                            self._bump(subscriber_errors=1)
+                            log.exception("outbox subscriber %r failed on %s", cb, row.topic)
+            if mark_sent:
+                self.store.mark_sent([r.id for r in fresh])
+            else:
+                feed.seen.update(r.id for r in fresh)
+            if fresh:
+                self._bump(delivered_local=len(fresh))
+            after = rows[-1].id
+            feed.cursor = max(feed.cursor, after)
+        floor = feed.cursor - _LOOKBACK
+        feed.seen = {i for i in feed.seen if i > floor}
+
+    async def _connect(self, kafka: KafkaConfig) -> AIOKafkaProducer | None:
+        """Start a producer; None (and a log line) when the broker cannot be reached."""
+        while True:
+            producer = AIOKafkaProducer(**_producer_kwargs(kafka, idempotent=self._idempotent))
+            try:
+                await producer.start()
+            except _UNREACHABLE as exc:
+                await _quiet_stop(producer)
+                self._bump(connected=False, last_error=f"unreachable: {exc}", failed_attempts=1)
+                now = time.monotonic()
+                if now - self._last_unreachable_log > _WARN_EVERY_S:
+                    self._last_unreachable_log = now
+                    log.warning(
+                        "Kafka at %s unreachable (%s); %d messages wait in the outbox, "
+                        "retrying with backoff",
+                        kafka.bootstrap_servers,
+                        exc,
+                        max(0, self._safe_backlog()),
+                    )
+                return None
+            except KafkaError as exc:
+                await _quiet_stop(producer)
+                if self._idempotent:
+                    log.warning(
+                        "Kafka at %s refused the idempotent producer (%s); falling back to "
+                        "acks=all without idempotence (consumers drop duplicates by "
+                        "incident_id and version)",
+                        kafka.bootstrap_servers,
+                        exc,
+                    )
+                    self._idempotent = False
+                    continue
+                self._bump(connected=False, last_error=str(exc), failed_attempts=1)
+                log.error("Kafka at %s: cannot start producer: %s", kafka.bootstrap_servers, exc)
+                return None
+            break
+        if kafka.create_topics:
+            await self._ensure_topics(kafka)
+        self._bump(connected=True, idempotent=self._idempotent)
+        log.info(
+            "Kafka at %s connected (acks=all, idempotent=%s); %d messages pending",
+            kafka.bootstrap_servers,
+            self._idempotent,
+            max(0, self._safe_backlog()),
+        )
+        return producer
+
+    async def _ensure_topics(self, kafka: KafkaConfig) -> None:
+        admin = AIOKafkaAdminClient(**_client_kwargs(kafka))
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            wanted = [messages.topic_name(kafka.topic_prefix, t) for t in messages.TOPICS]
+            missing = [t for t in wanted if t not in existing]
+            if missing:
+                await admin.create_topics(
+                    [NewTopic(t, kafka.partitions, kafka.replication_factor) for t in missing]
+                )
+                log.info("Kafka: created topics %s", ", ".join(missing))
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError as exc:
+            log.warning("Kafka: could not create topics (%s); relying on auto-creation", exc)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def _send_round(
+        self,
+        producer: AIOKafkaProducer,
+        kafka: KafkaConfig,
+        rows: list[OutboxMessage],
+    ) -> tuple[int, str | None]:
+        """Send one round; mark acknowledged rows sent. Returns (rows sent, first error).
+
+        Each (topic, camera) gets ONE batch per round, in outbox order, on the partition the
+        Java-compatible key partitioner picks for the camera id. A batch is written or not
+        as a whole, and the next round starts only when this one is settled, so a camera's
+        messages can never overtake each other; rows that do not fit wait for the next round.
+        """
+        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for r in rows:
+            groups.setdefault((r.topic, r.key), []).append(r)
+        sends: list[tuple[list[OutboxMessage], asyncio.Future[Any]]] = []
+        failed: list[OutboxMessage] = []
+        error: str | None = None
+        partitions: dict[str, list[int]] = {}
+        for (suffix, key), group in groups.items():
+            topic = messages.topic_name(kafka.topic_prefix, suffix)
+            try:
+                if topic not in partitions:
+                    partitions[topic] = sorted(await producer.partitions_for(topic))
+                parts = partitions[topic]
+                partition = _PARTITIONER(key.encode("utf-8"), parts, parts)
+                batch = producer.create_batch()
+                included: list[OutboxMessage] = []
+                for r in group:
+                    meta = batch.append(
+                        key=key.encode("utf-8"), value=r.payload.encode("utf-8"), timestamp=None
+                    )
+                    if meta is None:
+                        break  # full: the rest waits for the next round
+                    included.append(r)
+                batch.close()
+                fut = await producer.send_batch(batch, topic, partition=partition)
+                sends.append((included, fut))
+            except KafkaError as exc:
+                error = error or f"{type(exc).__name__}: {exc}"
+                failed.extend(group)
+                if isinstance(exc, _UNREACHABLE):
+                    break  # the broker is down: do not wait on every group
+        if sends:
+            await asyncio.wait([f for _, f in sends], timeout=kafka.request_timeout_s * 2 + 5)
+        ok_ids: list[int] = []
+        for included, fut in sends:
+            if not fut.done():
+                fut.cancel()
+                error = error or "send not acknowledged in time"
+                failed.extend(included)
+            elif fut.cancelled() or fut.exception() is not None:
+                problem = None if fut.cancelled() else fut.exception()
+                error = error or f"{type(problem).__name__}: {problem}"
+                failed.extend(included)
+            else:
+                ok_ids.extend(r.id for r in included)
+        self.store.mark_sent(ok_ids)
+        if failed:
+            self.store.mark_failed([r.id for r in failed], error or "send failed")
+            self._bump(failed_attempts=1, last_error=error)
+        self._bump(sent=len(ok_ids))
+        return len(ok_ids), error
+
+
+_COUNTERS = {"sent", "delivered_local", "failed_attempts", "subscriber_errors"}
+_PARTITIONER = DefaultPartitioner()
+#: One batch per camera and topic per round; Kafka's default message.max.bytes is ~1 MB.
+_MAX_BATCH_BYTES = 900_000
+
+
+async def _quiet_stop(producer: AIOKafkaProducer) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.stop(), timeout=5)
+
+
+def _client_kwargs(kafka: KafkaConfig) -> dict[str, Any]:
+    kw: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "client_id": kafka.client_id,
+        "request_timeout_ms": int(kafka.request_timeout_s * 1000),
+        "retry_backoff_ms": 200,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        kw["ssl_context"] = create_ssl_context()
+    if kafka.security_protocol.startswith("SASL"):
+        kw.update(
+            sasl_mechanism=kafka.sasl_mechanism or "PLAIN",
+            sasl_plain_username=kafka.sasl_username,
+            sasl_plain_password=(
+                None if kafka.sasl_password is None else kafka.sasl_password.get_secret_value()
+            ),
+        )
+    return kw
+
+
+def _producer_kwargs(kafka: KafkaConfig, *, idempotent: bool) -> dict[str, Any]:
+    kw = _client_kwargs(kafka)
+    kw.update(
+        acks="all",
+        enable_idempotence=idempotent,
+        max_batch_size=_MAX_BATCH_BYTES,
+        max_request_size=max(_MAX_BATCH_BYTES, 1_048_576),
+    )
+    return kw

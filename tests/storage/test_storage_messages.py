@@ -1,0 +1,98 @@
+"""Every message Vigil writes validates against the JSON Schemas in docs/schemas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from storage_testkit import assert_valid_message
+from storage_workload import make_report, make_update
+
+from detectors.types import UpdateKind
+from reports.types import Severity
+from storage.messages import SCHEMA_VERSION, iso_utc
+from storage.models import OutboxRow
+from storage.records import MediaRef
+from storage.store import Store
+
+
+def _payloads(store: Store) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(OutboxRow.topic, OutboxRow.payload).order_by(OutboxRow.id))
+        return [(t, json.loads(p)) for t, p in rows]
+
+
+def test_every_message_of_a_varied_history_validates(store: Store) -> None:
+    store.record(make_update("i-1", 1, zone="dock"), report=make_report("i-1", 1))
+    store.add_media(
+        MediaRef(
+            incident_id="i-1",
+            kind="keyframe:onset",
+            path="2023-11-14/i-1/keyframe-onset-1.jpg",
+            content_type="image/jpeg",
+            ts_s=1_700_000_000.5,
+            bytes=1000,
+            width=640,
+            height=480,
+        )
+    )
+    store.add_media(
+        MediaRef(
+            incident_id="i-1",
+            kind="clip",
+            path="2023-11-14/i-1/clip-1.mp4",
+            content_type="video/mp4",
+            ts_s=1_700_000_000.0,
+            bytes=90000,
+            width=640,
+            height=480,
+            duration_s=8.0,
+        )
+    )
+    store.record(make_update("i-1", 2, score=1.0))
+    store.add_feedback(incident_id="i-1", action="acknowledge")
+    store.record(make_update("i-1", 3, closed=True))
+    for sev in Severity:
+        fallback = replace(
+            make_report("i-1", 3, backend="openai"),
+            severity=sev,
+            fallback_used=True,
+            fallback_reason="grounding check failed: camera",
+        )
+        store.add_report(fallback)
+    store.record(make_update("i-2", 1, camera_id="cam-b", kind=UpdateKind.UPDATE, score=0.0))
+    store.add_feedback(incident_id="i-2", action="false_alarm")
+    store.record(make_update("i-2", 2, camera_id="cam-b", closed=True))
+
+    payloads = _payloads(store)
+    assert len(payloads) == 1 + 1 + 1 + 1 + len(Severity) + 2
+    for topic, msg in payloads:
+        assert_valid_message(topic, msg)
+        assert msg["schema_version"] == SCHEMA_VERSION
+    incidents = [m for t, m in payloads if t == "incidents"]
+    assert {m["status"] for m in incidents} == {"open", "acknowledged", "false_alarm"}
+    assert incidents[1]["media"][1]["content_type"] == "video/mp4"
+    assert incidents[0]["opened_at"] == iso_utc(1_700_000_000.0) == "2023-11-14T22:13:20.000Z"
+
+
+@pytest.mark.parametrize(
+    ("topic", "mutate"),
+    [
+        ("incidents", lambda m: m.pop("version")),
+        ("incidents", lambda m: m.update(status="maybe")),
+        ("incidents", lambda m: m["score"].update(peak=1.5)),
+        ("incidents", lambda m: m.update(extra=1)),
+        ("incidents", lambda m: m["media"].append({"kind": "clip", "path": "../x"})),
+        ("reports", lambda m: m.update(severity="urgent")),
+        ("reports", lambda m: m.update(schema_version=2)),
+    ],
+)
+def test_the_schemas_reject_malformed_messages(store: Store, topic: str, mutate: object) -> None:
+    store.record(make_update("i-1", 1), report=make_report("i-1", 1))
+    msg = next(m for t, m in _payloads(store) if t == topic)
+    assert_valid_message(topic, msg)
+    mutate(msg)  # type: ignore[operator]
+    with pytest.raises(AssertionError, match="invalid"):
+        assert_valid_message(topic, msg)
