@@ -7,11 +7,14 @@ detectors) -> reports -> one DB transaction per update (incident, report, outbox
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from detectors.lifecycle import CameraDetector
 from detectors.types import IncidentUpdate, UpdateKind
@@ -20,6 +23,7 @@ from engines.types import Scorer
 from reports.evidence import CameraInfo, build_evidence
 from reports.service import ReportService
 from reports.types import Report
+from storage.errors import StorageError
 from storage.media import ClipCollector, MediaStore, RetentionSweeper
 from storage.publisher import OutboxPublisher
 from storage.records import MediaRef
@@ -55,6 +59,13 @@ class RunStats:
     by_camera: dict[str, int] = field(default_factory=dict)
 
 
+def _update_json(upd: IncidentUpdate) -> dict[str, object]:
+    """An incident update as plain JSON (for the spool file)."""
+    data = dataclasses.asdict(upd)
+    data["kind"] = upd.kind.value
+    return data
+
+
 class App:
     """One Vigil process: cameras in, incidents out."""
 
@@ -71,6 +82,8 @@ class App:
         self._cameras: dict[str, CameraConfig] = {}
         self._last_frame: dict[str, Frame] = {}
         self._clips: list[_Clip] = []
+        self._unsaved: list[tuple[IncidentUpdate, Report | None]] = []
+        self._unsaved_logged = float("-inf")
         self._lock = threading.Lock()
         self.store: Store | None = None
         self.media: MediaStore | None = None
@@ -183,6 +196,7 @@ class App:
                     self.supervisor.stop()
                     self._drain_queue()
                     self._finish_all("shutdown")
+                    self._retry_unsaved_before_exit()
                 elif step == "scorer" and self.scorer is not None:
                     self.scorer.close()
                 elif step == "reports" and self.reports is not None:
@@ -210,6 +224,8 @@ class App:
                 self._process(frames)
                 if progress is not None:
                     progress(self.stats)
+            if self._unsaved and time.monotonic() - last_tick >= 1.0:
+                self._flush_unsaved()
             if self.pace and time.monotonic() - last_tick >= 1.0:
                 # live time runs on without frames (a camera that went quiet): let incidents
                 # whose merge gap has passed close
@@ -307,15 +323,13 @@ class App:
             report: Report | None = None
             if upd.kind in (UpdateKind.OPEN, UpdateKind.CLOSE) and self.reports is not None:
                 report = self.reports.initial(evidence)
-            assert self.store is not None
-            self.store.record(upd, report=report)
-            if keyframe is not None:
-                self._add_media(keyframe)
             if upd.kind is UpdateKind.CLOSE:
+                # the clip first, so that the close message carries it
                 for clip in [c for c in self._clips if c.incident_id == upd.incident_id]:
                     self._write_clip(clip)
-            if self.publisher is not None:
-                self.publisher.notify()
+            self._record(upd, report)
+            if keyframe is not None:
+                self._add_media(keyframe)
             if upd.kind is UpdateKind.CLOSE and self.reports is not None:
                 self.reports.submit(evidence)
             for cb in self._on_update:
@@ -323,6 +337,56 @@ class App:
                     cb(upd, report)
                 except Exception:
                     log.exception("incident update callback failed")
+
+    def _record(self, upd: IncidentUpdate, report: Report | None) -> None:
+        """Store an update (with its report and outbox row) or keep it for a retry."""
+        self._unsaved.append((upd, report))
+        self._flush_unsaved()
+
+    def _flush_unsaved(self) -> bool:
+        """Write kept updates in order; False while the database refuses them."""
+        assert self.store is not None
+        while self._unsaved:
+            upd, report = self._unsaved[0]
+            try:
+                self.store.record(upd, report=report)
+            except StorageError as exc:
+                now = time.monotonic()
+                if now - self._unsaved_logged >= 10.0:
+                    self._unsaved_logged = now
+                    log.error(
+                        "database write failed, %d incident update(s) kept for retry: %s",
+                        len(self._unsaved),
+                        exc,
+                    )
+                return False
+            self._unsaved.pop(0)
+            if self.publisher is not None:
+                self.publisher.notify()
+        return True
+
+    def _retry_unsaved_before_exit(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._unsaved and not self._flush_unsaved() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if self._unsaved:
+            spool = Path(self.config.storage.media_dir).parent / "unsaved-updates.jsonl"
+            try:
+                spool.parent.mkdir(parents=True, exist_ok=True)
+                with spool.open("a", encoding="utf-8") as fh:
+                    for upd, _report in self._unsaved:
+                        fh.write(json.dumps(_update_json(upd)) + "\n")
+                log.error(
+                    "database unavailable at exit: %d incident update(s) written to %s",
+                    len(self._unsaved),
+                    spool,
+                )
+            except OSError as exc:
+                log.error(
+                    "database and spool both unavailable: %d update(s) lost: %s",
+                    len(self._unsaved),
+                    exc,
+                )
 
     def _generated_report(self, report: Report) -> None:
         """A report from the LLM backend (or its fallback) arrived on a worker thread."""
