@@ -202,11 +202,14 @@ class ClipMotionGateConfig(BaseModel):
 
     enabled: bool = Field(True, description="Reuse the last embedding for static frames.")
     threshold: float = Field(
-        0.01,
+        0.002,
         ge=0.0,
         le=1.0,
-        description="Mean absolute grey-level difference (fraction of full scale) against the "
-        "last encoded frame below which a frame counts as static.",
+        description="A frame is static when less than this fraction of its grey thumbnail's "
+        "pixels differ by more than pixel_delta from the last encoded frame.",
+    )
+    pixel_delta: int = Field(
+        12, ge=1, le=255, description="Grey-level change (0-255) that counts a pixel as changed."
     )
     max_skip_s: float = Field(
         10.0, ge=0.0, le=3600.0, description="Encode at least this often even if static."
@@ -310,11 +313,11 @@ class ClipConfig(BaseModel):
         description="zeroshot: prompt heads; temporal: trained temporal encoder "
         "(temporal.weights); auto: temporal when weights are set, else zeroshot.",
     )
-    zeroshot: ClipZeroShotConfig = Field(default_factory=ClipZeroShotConfig)  # type: ignore[arg-type]
-    temporal: ClipTemporalConfig = Field(default_factory=ClipTemporalConfig)  # type: ignore[arg-type]
-    motion_gate: ClipMotionGateConfig = Field(default_factory=ClipMotionGateConfig)  # type: ignore[arg-type]
-    batch: ClipBatchConfig = Field(default_factory=ClipBatchConfig)  # type: ignore[arg-type]
-    tensorrt: ClipTensorRTConfig = Field(default_factory=ClipTensorRTConfig)  # type: ignore[arg-type]
+    zeroshot: ClipZeroShotConfig = Field(default_factory=ClipZeroShotConfig)
+    temporal: ClipTemporalConfig = Field(default_factory=ClipTemporalConfig)
+    motion_gate: ClipMotionGateConfig = Field(default_factory=ClipMotionGateConfig)
+    batch: ClipBatchConfig = Field(default_factory=ClipBatchConfig)
+    tensorrt: ClipTensorRTConfig = Field(default_factory=ClipTensorRTConfig)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -332,5 +335,5 @@ class ModelConfig(BaseModel):
         "cues", description="cues needs no weights; clip is the neural profile."
     )
     window_s: float = Field(8.0, ge=1.0, le=120.0, description="Seconds per sliding window.")
-    cues: CuesConfig = Field(default_factory=CuesConfig)  # type: ignore[arg-type]
-    clip: ClipConfig = Field(default_factory=ClipConfig)  # type: ignore[arg-type]
+    cues: CuesConfig = Field(default_factory=CuesConfig)
+    clip: ClipConfig = Field(default_factory=ClipConfig)

@@ -1,0 +1,73 @@
+"""The torch reference backend: the module itself, CUDA with fp16 autocast when available."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from engines.backends.base import Backend, GraphSpec
+from engines.errors import BackendError
+
+log = logging.getLogger(__name__)
+
+
+def cuda_available() -> bool:
+    """True when torch sees a CUDA device."""
+    try:
+        return bool(torch.cuda.is_available())
+    except Exception:  # a broken driver install must not crash selection
+        return False
+
+
+class TorchBackend(Backend):
+    """Runs an ``nn.Module`` whose ``forward`` takes the spec's inputs in order."""
+
+    name = "torch"
+
+    def __init__(
+        self,
+        spec: GraphSpec,
+        module: nn.Module,
+        *,
+        device: str = "auto",
+        fp16: bool = True,
+        threads: int = 0,
+    ) -> None:
+        super().__init__(spec)
+        self.module = module
+        if device == "auto":
+            device = "cuda" if cuda_available() else "cpu"
+        if device == "cuda" and not cuda_available():
+            raise BackendError("torch backend: device cuda requested but torch sees no CUDA GPU")
+        self.device = torch.device(device)
+        self.fp16 = fp16 and self.device.type == "cuda"
+        self.threads = threads
+
+    def describe(self) -> str:
+        """Runtime, device and precision."""
+        prec = "fp16 autocast" if self.fp16 else "fp32"
+        return f"torch {torch.__version__} {self.device.type} {prec}"
+
+    def load(self) -> None:
+        """Move the module to its device in eval mode."""
+        if self.threads and self.device.type == "cpu":
+            torch.set_num_threads(self.threads)
+        self.module = self.module.to(self.device).eval()
+        self.loaded = True
+
+    @torch.inference_mode()
+    def _run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        args = [torch.from_numpy(inputs[t.name]).to(self.device) for t in self.spec.inputs]
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
+            out = self.module(*args)
+        return out.float().cpu().numpy()
+
+    def close(self) -> None:
+        """Drop the module reference (and cached CUDA memory)."""
+        self.loaded = False
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()

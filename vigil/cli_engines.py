@@ -1,0 +1,91 @@
+"""``vigil engines``: export the clip profile's graphs and build runtime engines ahead of time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vigil.config import ConfigError, VigilConfig, load_config
+from vigil.logs import setup_logging
+
+app = typer.Typer(
+    help="Model runtimes of the clip profile: ONNX export, TensorRT/ONNX Runtime engines.",
+    no_args_is_help=True,
+)
+
+ConfigOpt = Annotated[Path, typer.Option("-c", "--config", help="Config file (YAML).")]
+
+
+def _load(path: Path) -> VigilConfig:
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            typer.echo(str(issue), err=True)
+        raise typer.Exit(2) from None
+    setup_logging(cfg.logging.level, json_lines=cfg.logging.json_lines)
+    return cfg
+
+
+@app.command("export")
+def export(
+    config: ConfigOpt,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the graphs into.")],
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Also write visual.int8.onnx and its cosine to fp32.")
+    ] = False,
+) -> None:
+    """Write visual.onnx and temporal.onnx (dynamic batch) for model.clip, run the ONNX
+    checker, and print their largest difference from torch on a check set."""
+    from engines.clip.exporter import PARITY_ATOL, export_bundle
+    from engines.errors import EngineError
+
+    cfg = _load(config)
+    try:
+        rep = export_bundle(cfg.model.clip, out, int8=int8)
+    except EngineError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {rep.visual_path} (ONNX checker: OK)")
+    typer.echo(f"wrote {rep.temporal_path} (ONNX checker: OK)")
+    typer.echo(
+        f"visual   max |onnxruntime - torch| = {rep.visual_max_diff:.3g} (bound {PARITY_ATOL:g})"
+    )
+    if rep.visual_top_event_match is not None:
+        same = "same" if rep.visual_top_event_match else "DIFFERENT"
+        typer.echo(f"visual   zero-shot top event per check image: {same}")
+    typer.echo(
+        f"temporal max |onnxruntime - torch| = {rep.temporal_max_diff:.3g}; top event: "
+        f"{'same' if rep.temporal_top_event_match else 'DIFFERENT'}"
+    )
+    if rep.int8_path is not None:
+        typer.echo(
+            f"wrote {rep.int8_path}: embedding cosine to fp32 min {rep.int8_min_cosine:.5f} "
+            f"mean {rep.int8_mean_cosine:.5f} (accepted at >= {cfg.model.clip.int8_min_cosine})"
+        )
+    for note in rep.notes:
+        typer.echo(f"note: {note}")
+    if not rep.ok:
+        typer.echo("error: exported graphs do not match torch", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"use them with model.clip.onnx_dir: {out}")
+
+
+@app.command("build")
+def build(config: ConfigOpt) -> None:
+    """Prepare the configured backend now (export, int8 check, TensorRT engine plans in
+    model.clip.cache_dir) so that `vigil run` starts without building."""
+    from engines.clip.exporter import build_ahead
+    from engines.errors import EngineError
+
+    cfg = _load(config)
+    try:
+        rep = build_ahead(cfg.model.clip)
+    except EngineError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"backend {rep.backend} ({rep.why})")
+    for line in rep.lines:
+        typer.echo(f"  {line}")
