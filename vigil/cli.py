@@ -20,8 +20,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from vigil import __version__
+from vigil.cli_common import ConfigOpt
+from vigil.cli_common import load_or_exit as _load
+from vigil.cli_common import open_store_or_exit as _open_store
 from vigil.config import ConfigError, VigilConfig, load_config
-from vigil.logs import setup_logging
 
 app = typer.Typer(
     name="vigil",
@@ -50,36 +52,11 @@ out = Console()
 err = Console(stderr=True)
 log = logging.getLogger("vigil")
 
-ConfigOpt = Annotated[Path, typer.Option("-c", "--config", help="Config file (YAML).")]
-
-
-def _load(path: Path) -> VigilConfig:
-    """Load a config or exit 2 listing every problem."""
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, json_lines=cfg.logging.json_lines)
-    return cfg
-
 
 def _iso(ts_s: float | None, tz: zoneinfo.ZoneInfo) -> str:
     if ts_s is None:
         return "-"
     return dt.datetime.fromtimestamp(ts_s, tz).isoformat(timespec="seconds")
-
-
-def _open_store(cfg: VigilConfig) -> Any:
-    from storage.errors import StorageError
-    from storage.store import Store
-
-    try:
-        return Store.open(cfg.storage, create_if_empty=False)
-    except StorageError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @app.callback()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,23 +19,11 @@ from storage.db import (
 )
 from storage.errors import StorageError
 from storage.media import MediaStore
-from storage.store import Store
-from vigil.config import ConfigError, VigilConfig, load_config
+from vigil.cli_common import ConfigOpt as ConfigOption
+from vigil.cli_common import load_or_exit as _load
+from vigil.cli_common import open_store_or_exit as _open_store
 
 app = typer.Typer(help="Database schema, outbox and media retention.", no_args_is_help=True)
-
-ConfigOption = Annotated[
-    Path, typer.Option("-c", "--config", help="Vigil config file (YAML).", show_default=False)
-]
-
-
-def _load(path: Path) -> VigilConfig:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(2) from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -99,13 +86,6 @@ def current_cmd(config: ConfigOption) -> None:
     if state is not SchemaState.CURRENT:
         typer.echo(f"run: vigil db upgrade -c {config}", err=True)
         raise typer.Exit(3)
-
-
-def _open_store(cfg: VigilConfig) -> Store:
-    try:
-        return Store.open(cfg.storage, create_if_empty=False)
-    except StorageError as exc:
-        raise _fail(str(exc)) from None
 
 
 @app.command("outbox")

@@ -7,26 +7,13 @@ from typing import Annotated
 
 import typer
 
-from vigil.config import ConfigError, VigilConfig, load_config
-from vigil.logs import setup_logging
+from vigil.cli_common import ConfigOpt
+from vigil.cli_common import load_or_exit as _load
 
 app = typer.Typer(
     help="Model runtimes of the clip profile: ONNX export, TensorRT/ONNX Runtime engines.",
     no_args_is_help=True,
 )
-
-ConfigOpt = Annotated[Path, typer.Option("-c", "--config", help="Config file (YAML).")]
-
-
-def _load(path: Path) -> VigilConfig:
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        for issue in exc.issues:
-            typer.echo(str(issue), err=True)
-        raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, json_lines=cfg.logging.json_lines)
-    return cfg
 
 
 @app.command("export")
