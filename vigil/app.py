@@ -154,6 +154,16 @@ class App:
             url_masked=cam.masked_url,
         )
         rules = {ev: rule.resolved(ev) for ev, rule in cam.events.items()}
+        if self.scorer is not None:
+            unscored = sorted(set(rules) - set(self.scorer.events))
+            if unscored:
+                log.warning(
+                    "camera %s: the %s scorer does not detect %s; those events will not fire "
+                    "(model.profile: clip detects fall, fire, smoke and intrusion)",
+                    cam.id,
+                    self.scorer.name,
+                    ", ".join(unscored),
+                )
         with self._lock:
             self._cameras[cam.id] = cam
             self._windows[cam.id] = WindowBuffer(
