@@ -47,7 +47,7 @@ class StreamerConfig(BaseModel):
         "drop_oldest",
         description="What a live source does when the queue is full. File sources always wait.",
     )
-    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)  # type: ignore[arg-type]
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
     stall_s: float = Field(
         2.0,
         gt=0,
@@ -65,6 +65,18 @@ class StreamerConfig(BaseModel):
         True,
         description="Decode keyframes only when the measured keyframe interval is at most the "
         "sampling period (about 5x cheaper); false always decodes every frame.",
+    )
+    skip_gop_tail: bool = Field(
+        True,
+        description="When keyframes come at a regular interval, stop decoding a GOP after its "
+        "last sample (the rest is not needed before the next keyframe). False decodes every "
+        "frame between keyframes.",
+    )
+    skip_corrupt: bool = Field(
+        True,
+        description="After a decode error, sample nothing until the next keyframe (frames in "
+        "between are predicted from damaged data); each skipped sample counts as a drop "
+        "'corrupt_frame'.",
     )
     decode_threads: int = Field(
         1,

@@ -1,0 +1,437 @@
+"""One camera's reader thread: open, demux, decode what is needed, sample, hand over, reconnect."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from fractions import Fraction
+
+import av
+import av.error
+from av.container import InputContainer
+from av.video.codeccontext import VideoCodecContext
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from streamer.backoff import Backoff
+from streamer.queue import Backpressure, FrameQueue
+from streamer.sampler import CameraClock, DecodePolicy, RateMeter
+from streamer.settings import StreamerConfig
+from streamer.source import (
+    ParsedSource,
+    SourceError,
+    SourceKind,
+    SourceSpec,
+    classify_error,
+    open_container,
+    parse_source,
+)
+from streamer.state import CameraState, CameraStatus, InvalidTransition, StateMachine
+from streamer.types import Frame
+
+log = logging.getLogger("streamer.reader")
+
+S = CameraState
+
+#: Consecutive demux errors after which a session is given up (then reconnect or end).
+_MAX_DEMUX_ERRORS = 50
+
+
+class CameraReader:
+    """Reads one source in its own thread and hands sampled frames to a :class:`FrameQueue`.
+
+    Live sources (RTSP, HTTP, devices) reconnect with exponential backoff and jitter forever;
+    file sources end (state ``ended``) unless ``spec.loop``. ``clock`` carries stream time and
+    sample numbers across reconnects and source updates.
+    """
+
+    def __init__(
+        self,
+        spec: SourceSpec,
+        config: StreamerConfig,
+        queue: FrameQueue,
+        clock: CameraClock | None = None,
+        *,
+        pace: bool = True,
+    ) -> None:
+        self.spec = spec
+        self.config = config
+        self.queue = queue
+        self.clock = clock or CameraClock(spec.fps)
+        self.pace = pace
+        self.machine = StateMachine(spec.camera_id)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"streamer-{spec.camera_id}", daemon=True
+        )
+        self._backoff = Backoff(config.reconnect)
+        self._policy = DecodePolicy(spec.fps, allow_keyframes=config.keyframe_only)
+        self._input_rate = RateMeter()
+        self._sample_rate = RateMeter()
+        self._drops: Counter[str] = Counter()
+        self._reconnects = 0
+        self._last_error: str | None = None
+        self._last_frame_wall: float | None = None
+        self._last_packet_mono = time.monotonic()
+        self._resume_mono: float | None = None
+        self._held = False  # the thread waits on pacing or the queue, not on the source
+        self._tainted = False  # a decode error was seen; frames are damaged until a keyframe
+        self._packets_decoded = 0
+        self._packets_skipped = 0
+        self._resolution: tuple[int, int] | None = None
+        self._resolution_changes = 0
+        self._frames_sampled = 0
+        self._codec: str | None = None
+        self._parsed: ParsedSource | None = None
+
+    # -- control -----------------------------------------------------------------------------
+
+    @property
+    def camera_id(self) -> str:
+        """The camera this reader serves."""
+        return self.spec.camera_id
+
+    def start(self) -> None:
+        """Start the reader thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the thread to stop (returns at once; see :meth:`join`)."""
+        self._stop.set()
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        """Wait for the thread to finish; True if it did."""
+        if self._thread.ident is not None:
+            self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def alive(self) -> bool:
+        """True while the thread runs."""
+        return self._thread.is_alive()
+
+    @property
+    def finished(self) -> bool:
+        """True once the source is done for good (file ended or failed, stopped)."""
+        return self._thread.ident is not None and not self._thread.is_alive()
+
+    def check_stall(self, now_mono: float | None = None) -> None:
+        """Mark an online source ``stalled`` when no packet came for ``stall_s`` (watchdog)."""
+        now = time.monotonic() if now_mono is None else now_mono
+        silent = now - self._last_packet_mono
+        parsed = self._parsed
+        limit = parsed.stall_s(self.config) if parsed is not None else self.config.stall_s
+        if self.machine.state is S.ONLINE and silent >= limit and not self._held:
+            self.machine.to(S.STALLED, f"no data for {silent:.1f}s", only_from=S.ONLINE)
+
+    def status(self) -> CameraStatus:
+        """A snapshot of this camera's health."""
+        drops = Counter(dict(self._drops))  # dict() copies atomically; the reader may be adding
+        drops.update(self.queue.drops_of(self.camera_id))
+        return CameraStatus(
+            camera_id=self.camera_id,
+            url=self.spec.masked_url,
+            state=self.machine.state,
+            since_ts_s=self.machine.since_ts_s,
+            reason=self.machine.reason,
+            last_frame_ts_s=self._last_frame_wall,
+            input_fps=round(self._input_rate.rate(), 2),
+            sampled_fps=round(self._sample_rate.rate(), 2),
+            reconnects=self._reconnects,
+            drops=dict(drops),
+            last_error=self._last_error,
+            decode_mode=self._policy.mode,
+            resolution=self._resolution,
+            resolution_changes=self._resolution_changes,
+            gaps=self.clock.gaps,
+            frames_sampled=self._frames_sampled,
+            codec=self._codec,
+            packets_decoded=self._packets_decoded,
+            packets_skipped=self._packets_skipped,
+        )
+
+    # -- thread ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except Exception:  # a bug must not kill the process or other cameras; say so loudly
+            log.exception("camera %s: reader crashed", self.camera_id)
+            self._last_error = "internal error (see log)"
+            with contextlib.suppress(InvalidTransition):
+                self.machine.to(S.FAILED, "internal error (see log)")
+        finally:
+            if self._stop.is_set() and self.machine.state not in (S.ENDED, S.STOPPED):
+                self.machine.to(S.STOPPED, "stopped")
+
+    def _loop(self) -> None:
+        spec = self.spec
+        try:
+            self._parsed = parse_source(spec.url)
+        except SourceError as exc:
+            self._fail(exc)
+            return
+        kind = self._parsed.kind
+        attempt = 0
+        replay = False
+        while not self._stop.is_set():
+            if not replay:
+                if attempt:
+                    self._reconnects += 1
+                self._to(S.STARTING, "opening" if not attempt else f"reconnect attempt {attempt}")
+                attempt += 1
+            replay = False
+            try:
+                container, _ = open_container(spec.url, self.config, spec.transport)
+            except SourceError as exc:
+                if not self._after_error(exc, kind):
+                    return
+                continue
+            try:
+                with container:
+                    self._session(container, kind)
+                ended = SourceError("eof", "end of stream", permanent=False)
+            except SourceError as exc:
+                ended = exc
+            except Exception as exc:  # FFmpeg errors of all kinds end the session
+                ended = classify_error(exc, spec.url, kind)
+            if self._stop.is_set():
+                return
+            healthy = time.time() - self.machine.since_ts_s
+            if self.machine.state is S.ONLINE and healthy >= self.config.reconnect.healthy_reset_s:
+                self._backoff.reset()
+            if ended.kind == "eof":
+                if kind is SourceKind.FILE:
+                    if spec.loop and self.machine.state is S.ONLINE:
+                        replay = True
+                        continue
+                    self._to(S.ENDED, "end of file")
+                    return
+                ended = SourceError("eof", "stream ended by the server", permanent=False)
+            if not self._after_error(ended, kind):
+                return
+
+    def _after_error(self, exc: SourceError, kind: SourceKind) -> bool:
+        """Record an error, move to offline/failed and wait; False when the reader is done."""
+        self._last_error = exc.message
+        if exc.permanent:
+            self._to(S.FAILED, exc.message)
+            if kind is SourceKind.FILE:
+                return False
+            delay = self.config.reconnect.failed_retry_s
+        else:
+            self._to(S.OFFLINE, exc.message)
+            delay = self._backoff.next()
+        self._stop.wait(delay)
+        return not self._stop.is_set()
+
+    def _fail(self, exc: SourceError) -> None:
+        self._last_error = exc.message
+        self._to(S.FAILED, exc.message)
+
+    def _to(self, state: CameraState, reason: str) -> None:
+        self.machine.to(state, reason)
+
+    # -- one session -------------------------------------------------------------------------
+
+    def _session(self, container: InputContainer, kind: SourceKind) -> None:
+        stream: VideoStream = container.streams.video[0]
+        cc = stream.codec_context
+        if cc is None:
+            raise SourceError(
+                "unsupported_codec",
+                f"unsupported codec: {self.spec.masked_url} (no decoder for this stream)",
+                permanent=True,
+            )
+        self._codec = cc.name
+        try:
+            cc.thread_count = self.config.decode_threads
+            cc.thread_type = "AUTO" if self.config.decode_threads != 1 else "SLICE"
+        except (AttributeError, ValueError, RuntimeError):  # already open: keep defaults
+            pass
+        tb: Fraction = stream.time_base or Fraction(1, 90000)
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        frame_dur = 1.0 / float(rate) if rate and 1 <= float(rate) <= 240 else 0.04
+        live = kind.live
+        strategy: Backpressure = self.config.backpressure if live else "wait"
+        self.clock.new_session()
+        self._policy.reset()
+        self._input_rate.restart()
+        self._tainted = False
+        cc.skip_frame = "DEFAULT"
+        last_raw: list[float | None] = [None]
+        demux = container.demux(stream)
+        errors = 0
+        zero_delay = 0  # consecutive packets whose frame came out of the decoder at once
+        skip_to_key = False  # nothing is due before the next keyframe: skip the GOP's tail
+        prev_pts: int | None = None
+        while not self._stop.is_set():
+            try:
+                packet = next(demux)
+            except StopIteration:
+                self._flush(cc, frame_dur, live, strategy, last_raw)
+                raise _as_eof() from None
+            except av.error.InvalidDataError:
+                errors += 1
+                self._drops["demux_error"] += 1
+                if errors > _MAX_DEMUX_ERRORS:
+                    raise
+                demux = container.demux(stream)
+                continue
+            errors = 0
+            now = time.monotonic()
+            if self.machine.state is S.STALLED:
+                self._maybe_resume(now, frame_dur)
+            self._last_packet_mono = now
+            if packet.size == 0:  # the demuxer's final flush packet
+                continue
+            self._input_rate.tick()
+            pts = packet.pts
+            if pts is not None and prev_pts is not None and pts <= prev_pts:
+                zero_delay = 0  # reordered (B-frames) or odd timestamps: no GOP-tail skipping
+            prev_pts = pts
+            if packet.is_keyframe and pts is not None:
+                skip_to_key = False
+                before = self._policy.mode
+                mode = self._policy.on_keyframe(float(pts * tb), frame_dur)
+                if mode != before:
+                    cc.skip_frame = "NONKEY" if mode == "keyframes" else "DEFAULT"
+                    log.debug("camera %s: decoding %s", self.camera_id, mode)
+            elif self._policy.mode == "keyframes" or skip_to_key:
+                self._packets_skipped += 1  # not even handed to the decoder
+                continue
+            elif zero_delay >= 3 and pts is not None and self._gop_tail(pts * tb, frame_dur):
+                skip_to_key = True
+                self._packets_skipped += 1
+                continue
+            try:
+                frames = cc.decode(packet)
+            except av.error.DecoderNotFoundError as exc:
+                raise classify_error(exc, self.spec.url, kind) from exc
+            except av.error.FFmpegError:  # corrupt packet: skip it, count it, go on
+                self._drops["decode_error"] += 1
+                self._tainted = self.config.skip_corrupt
+                zero_delay = 0
+                continue
+            self._packets_decoded += 1
+            zero_delay = zero_delay + 1 if len(frames) == 1 and frames[0].pts == pts else 0
+            for frame in frames:
+                self._on_frame(frame, frame_dur, live, strategy, last_raw)
+
+    def _gop_tail(self, raw: Fraction, frame_dur: float) -> bool:
+        """True if no sample is due before the next (predicted) keyframe.
+
+        The frames in between are then never needed: each GOP decodes only up to its last
+        sample. Only for a regular GOP and a decoder that returns each frame at once (no
+        B-frame reordering, no frame threads); a late keyframe only delays a sample to it.
+        """
+        if not self.config.skip_gop_tail:
+            return False
+        nxt = self._policy.next_keyframe_s(frame_dur)
+        if nxt is None or float(raw) >= nxt - 0.5 * frame_dur:
+            return False
+        nxt_pts = self.clock.pts_of(nxt)
+        return nxt_pts is not None and self.clock.sampler.next_target_s >= nxt_pts - 0.5 * frame_dur
+
+    def _maybe_resume(self, now: float, frame_dur: float) -> None:
+        # Back online only after data kept flowing for a moment: a stalled RTSP demuxer may
+        # hand out a few queued packets at its socket timeout, which is no recovery.
+        steady = max(0.5, 3 * frame_dur)
+        if self._resume_mono is None or now - self._last_packet_mono > steady:
+            self._resume_mono = now
+        elif now - self._resume_mono >= steady:
+            self._resume_mono = None
+            self.machine.to(S.ONLINE, "data resumed", only_from=S.STALLED)
+
+    def _flush(
+        self,
+        cc: VideoCodecContext,
+        frame_dur: float,
+        live: bool,
+        strategy: Backpressure,
+        last_raw: list[float | None],
+    ) -> None:
+        try:
+            frames = cc.decode(None)
+        except av.error.FFmpegError:
+            return
+        for frame in frames:
+            if self._stop.is_set():
+                return
+            if isinstance(frame, VideoFrame):
+                self._on_frame(frame, frame_dur, live, strategy, last_raw)
+
+    def _on_frame(
+        self,
+        frame: VideoFrame,
+        frame_dur: float,
+        live: bool,
+        strategy: Backpressure,
+        last_raw: list[float | None],
+    ) -> None:
+        raw = frame.time
+        if raw is None:
+            prev = last_raw[0]
+            raw = 0.0 if prev is None else prev + frame_dur
+        last_raw[0] = raw
+        pts = self.clock.map(raw, live=live, frame_dur_s=frame_dur)
+        if pts is None:
+            self._drops["out_of_order"] += 1
+            return
+        size = (frame.width, frame.height)
+        if self._resolution is None or self.machine.state is S.STARTING:
+            if self._resolution is not None and size != self._resolution:
+                self._note_resolution(size)
+            self._resolution = size
+            self.machine.to(
+                S.ONLINE,
+                f"first frame {size[0]}x{size[1]} {self._codec}",
+                only_from=S.STARTING,
+            )
+        elif size != self._resolution:
+            self._note_resolution(size)
+        if frame.is_corrupt:
+            self._tainted = self.config.skip_corrupt
+        elif frame.key_frame:
+            self._tainted = False
+        if not self.clock.sampler.offer(pts):
+            return
+        if self._tainted:  # damaged, or predicted from damaged frames: not worth a sample
+            self._drops["corrupt_frame"] += 1
+            return
+        image = frame.to_ndarray(format="bgr24")
+        ts = self.clock.wall(pts)
+        self._held = True  # waiting on our side (pacing, a full queue) is no source stall
+        try:
+            if self.pace and not live:
+                wait = ts - time.time()
+                if wait > 0 and self._stop.wait(wait):
+                    return
+            out = Frame(self.camera_id, self.clock.next_seq(), pts, ts, image)
+            handed = self.queue.put(out, strategy, self._stop)
+        finally:
+            self._held = False
+            self._last_packet_mono = time.monotonic()
+        if handed:
+            self._frames_sampled += 1
+            self._sample_rate.tick()
+            self._last_frame_wall = time.time()
+
+    def _note_resolution(self, size: tuple[int, int]) -> None:
+        old = self._resolution
+        self._resolution = size
+        self._resolution_changes += 1
+        log.info(
+            "camera %s: resolution changed %s -> %dx%d",
+            self.camera_id,
+            f"{old[0]}x{old[1]}" if old else "?",
+            size[0],
+            size[1],
+        )
+
+
+def _as_eof() -> SourceError:
+    return SourceError("eof", "end of stream", permanent=False)
