@@ -192,6 +192,11 @@ class App:
         if self.scorer is not None:
             self.scorer.reset(camera_id)
 
+    def stream_positions(self) -> dict[str, float]:
+        """Stream time (pts) of the newest frame processed, per camera."""
+        with self._lock:
+            return {cam: f.pts_s for cam, f in self._last_frame.items()}
+
     def request_stop(self) -> None:
         """Ask the run loop to finish (safe from signal handlers and other threads)."""
         self._stop.set()

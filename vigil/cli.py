@@ -239,8 +239,8 @@ def demo(
         task = bar.add_task(", ".join(durations), total=sum(durations.values()) or 1.0)
 
         def progress(_stats: Any) -> None:
-            for cam_id, frame in app_obj._last_frame.items():
-                done[cam_id] = min(frame.pts_s, durations.get(cam_id, frame.pts_s))
+            for cam_id, pts_s in app_obj.stream_positions().items():
+                done[cam_id] = min(pts_s, durations.get(cam_id, pts_s))
             bar.update(task, completed=sum(done.values()))
 
         try:
