@@ -74,12 +74,26 @@ def template_title(evidence: Evidence) -> str:
     return title
 
 
+#: Closes that ended the observation, not the event: the report must not claim the event ended.
+_OBSERVATION_STOPS = {
+    "stream_ended": "the video stream ended",
+    "shutdown": "monitoring was stopped",
+    "camera_removed": "the camera was removed",
+    "max_duration": "the incident reached its maximum duration",
+}
+
+
 def template_summary(evidence: Evidence) -> str:
     """One paragraph: what, where, when, how long, how sure, and the cues."""
     _, subject = event_phrases(evidence.event_type)
     parts = [f"{subject} was detected by {where_text(evidence)} at {evidence.opened_iso}."]
     if evidence.ongoing:
         parts.append(f"It is ongoing ({fmt_s(evidence.duration_s)} so far).")
+    elif evidence.close_reason in _OBSERVATION_STOPS:
+        parts.append(
+            f"It was still present after {fmt_s(evidence.duration_s)}, when "
+            f"{_OBSERVATION_STOPS[evidence.close_reason]} at {evidence.closed_iso}."
+        )
     else:
         parts.append(f"It lasted {fmt_s(evidence.duration_s)} and ended at {evidence.closed_iso}.")
     parts.append(

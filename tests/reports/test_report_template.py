@@ -189,3 +189,24 @@ def test_severity_base_override(evidence_factory: Factory) -> None:
     assert severity_for(evidence_factory(event_type="fall"), rules) is Severity.LOW
     report = template_report(evidence_factory(event_type="intrusion"), severity_rules=rules)
     assert report.action.startswith("Immediately: ")
+
+
+@pytest.mark.parametrize(
+    ("reason", "phrase"),
+    [("stream_ended", "the video stream ended"), ("shutdown", "monitoring was stopped")],
+)
+def test_template_does_not_claim_the_event_ended_when_observation_stopped(
+    reason: str, phrase: str
+) -> None:
+    from dataclasses import replace
+
+    from reports_helpers import DOCK, TZ, make_update
+
+    from reports.grounding import check_grounding
+
+    update = replace(make_update(closed=True), close_reason=reason)
+    ev = build_evidence(update, camera=DOCK, site="warehouse-7", timezone=TZ)
+    report = template_report(ev)
+    assert f"still present after 14 s, when {phrase} at 2026-11-25T14:03:21+01:00" in report.summary
+    assert "It lasted" not in report.summary
+    assert check_grounding(report.text, ev) == ()
