@@ -507,7 +507,9 @@ class CueScorer:
         spread = max(math.hypot(o.cx - last.cx, o.cy - last.cy) for o in recent)
         stationary = 1.0 - _smooth(spread / max(last.size_px, 1.0), 0.35, 0.8)
         flick = float(np.mean([o.flicker for o in recent[1:]]))
-        # new in the scene when it appeared (a long fire slowly joins the background model)
-        novel = max(o.novel for o in list(site.obs)[:8])
-        score = _smooth(flick, 0.07, 0.18) * stationary * _smooth(novel, 0.1, 0.3)
+        # new in the scene when it appeared (a long fire slowly joins the background model);
+        # the median over its first samples, so a static object that is briefly occluded
+        # (its edges turn foreground for a moment) does not count as new
+        novel = float(np.median([o.novel for o in list(site.obs)[:6]]))
+        score = _smooth(flick, 0.07, 0.18) * stationary * _smooth(novel, 0.25, 0.5)
         return float(min(1.0, max(0.0, score)))

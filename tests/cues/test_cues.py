@@ -139,15 +139,18 @@ def test_orange_clothing_walking_or_standing_is_not_fire() -> None:
     assert peak(scores, "fire") < 0.6
 
 
-def test_static_orange_object_occluded_by_passers_by_is_not_fire() -> None:
+@pytest.mark.parametrize("light_step", [1.0, 1.25])
+def test_static_orange_object_occluded_by_passers_by_is_not_fire(light_step: float) -> None:
     def draw(img: np.ndarray, t: float, rng: np.random.Generator) -> None:
         cone = np.array([[60, 200], [90, 200], [78, 150], [72, 150]], np.int32)
         cv2.fillPoly(img, [cone], (20, 110, 250))
         cv2.line(img, (66, 180), (84, 180), (235, 240, 250), 4)
         px = (t * 40) % (W + 60) - 30  # people keep walking past in front of it
         person(img, px, 205, 110, 0.0, (90, 90, 90))
+        img[:] = cv2.GaussianBlur(img, (5, 5), 0)  # optics and compression blend the edges
 
-    scores = run(draw, 20)
+    # with a lighting step half way, which makes the object's pale stripe look like a core
+    scores = run(draw, 20, gain=lambda t: 1.0 if t < 9 else light_step)
     assert peak(scores, "fire") < 0.6
 
 

@@ -41,7 +41,7 @@ def vigil(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(("scenario", "seed"), [("demo", 0), ("walking", 1)])
+@pytest.mark.parametrize(("scenario", "seed"), [("demo", 0), ("demo", 7), ("walking", 1)])
 def test_run_fast_finds_exactly_the_ground_truth(
     tmp_path: Path, scene_clip: Callable[..., Path], scenario: str, seed: int
 ) -> None:
