@@ -3,27 +3,29 @@
 Data flow: Supervisor (reader threads) -> FrameQueue -> inference loop (window buffers, scorer,
 detectors) -> reports -> one DB transaction per update (incident, report, outbox) -> publisher
 (Kafka or in-process subscribers).
+
+Nothing accepted is dropped: an update the database refuses for now is kept (in order) and
+retried; one it refuses for good, or that is still unsaved at exit, goes to a local spool that
+the next start replays.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from detectors.lifecycle import CameraDetector
 from detectors.types import IncidentUpdate, UpdateKind
 from engines.factory import build_scorer
-from engines.types import Scorer
+from engines.types import Scorer, Scores
 from reports.evidence import CameraInfo, build_evidence
 from reports.service import ReportService
 from reports.types import Report
-from storage.errors import StorageError
+from storage.errors import ConstraintViolation, StorageError
 from storage.media import ClipCollector, MediaStore, RetentionSweeper
 from storage.publisher import OutboxPublisher
 from storage.records import MediaRef
@@ -31,13 +33,18 @@ from storage.store import Store
 from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
 from streamer.supervisor import Supervisor
-from streamer.types import Frame
+from streamer.types import Frame, Window
 from streamer.window import WindowBuffer
+from vigil import spool
 from vigil.config import CameraConfig, VigilConfig
+from vigil.spool import Pending
 
 log = logging.getLogger(__name__)
 
 UpdateCallback = Callable[[IncidentUpdate, Report | None], None]
+
+#: Seconds between retries of updates the database refused, and between live ticks.
+RETRY_S = 1.0
 
 
 @dataclass
@@ -49,7 +56,7 @@ class _Clip:
 
 @dataclass
 class RunStats:
-    """What one run processed."""
+    """What one run processed, and what it could not."""
 
     frames: int = 0
     batches: int = 0
@@ -57,22 +64,24 @@ class RunStats:
     opened: int = 0
     closed: int = 0
     by_camera: dict[str, int] = field(default_factory=dict)
-
-
-def _update_json(upd: IncidentUpdate) -> dict[str, object]:
-    """An incident update as plain JSON (for the spool file)."""
-    data = dataclasses.asdict(upd)
-    data["kind"] = upd.kind.value
-    return data
+    scorer_errors: int = 0
+    bad_frames: int = 0
+    spooled: int = 0
 
 
 class App:
-    """One Vigil process: cameras in, incidents out."""
+    """One Vigil process: cameras in, incidents out.
+
+    ``add_camera`` and ``remove_camera`` may be called from any thread while ``run`` runs: the
+    pipeline lock serialises them with frame processing.
+    """
 
     def __init__(self, config: VigilConfig, *, pace: bool = True, max_batch: int = 8) -> None:
         self.config = config
         self.pace = pace
         self.max_batch = max_batch
+        #: How long stop() keeps retrying refused updates before spooling them.
+        self.exit_retry_s = 10.0
         self.stats = RunStats()
         self._stop = threading.Event()
         self._started: list[str] = []
@@ -81,10 +90,14 @@ class App:
         self._detectors: dict[str, CameraDetector] = {}
         self._cameras: dict[str, CameraConfig] = {}
         self._last_frame: dict[str, Frame] = {}
+        self._arrival: dict[str, float] = {}
         self._clips: list[_Clip] = []
-        self._unsaved: list[tuple[IncidentUpdate, Report | None]] = []
+        self._unsaved: deque[Pending] = deque()
+        self._unsaved_reports: deque[Report] = deque()
         self._unsaved_logged = float("-inf")
-        self._lock = threading.Lock()
+        self._scorer_error_logged = float("-inf")
+        self._lock = threading.RLock()
+        self._spool = spool.spool_path(config.storage.media_dir)
         self.store: Store | None = None
         self.media: MediaStore | None = None
         self.publisher: OutboxPublisher | None = None
@@ -97,16 +110,23 @@ class App:
     # -- start / stop ----------------------------------------------------------------------
 
     def on_update(self, callback: UpdateCallback) -> None:
-        """Call ``callback(update, report)`` for every incident update after it is stored."""
+        """Call ``callback(update, report)`` for every incident update once it is handled."""
         self._on_update.append(callback)
 
     def start(self) -> None:
-        """Start every stage, in data-flow order from storage up to the sources."""
-        self._open_storage()
-        self._start_publisher()
-        self._start_reports()
-        self._load_scorer()
-        self._start_sources()
+        """Start every stage, in data-flow order from storage up to the sources.
+
+        If a step fails, the steps already started are stopped before the error propagates.
+        """
+        try:
+            self._open_storage()
+            self._start_publisher()
+            self._start_reports()
+            self._load_scorer()
+            self._start_sources()
+        except BaseException:
+            self.stop()
+            raise
         log.info(
             "vigil started: site %s, %d camera(s), profile %s",
             self.config.site,
@@ -116,11 +136,16 @@ class App:
 
     def _open_storage(self) -> None:
         self.store = Store.open(self.config.storage)
-        self.media = MediaStore(self.config.storage)
         self._started.append("storage")
+        self.media = MediaStore(self.config.storage)
         self.sweeper = RetentionSweeper(self.media, self.store)
         self.sweeper.start()
         self._started.append("retention")
+        replay = spool.take(self._spool)
+        if replay:
+            log.warning("replaying %d incident update(s) from %s", len(replay), self._spool)
+            self._unsaved.extend(replay)
+            self._flush_unsaved()
 
     def _start_publisher(self) -> None:
         assert self.store is not None
@@ -147,24 +172,35 @@ class App:
     def add_camera(self, cam: CameraConfig) -> None:
         """Start watching a camera (others are not touched)."""
         assert self.store is not None and self.supervisor is not None
-        self.store.upsert_camera(
-            camera_id=cam.id,
-            name=cam.display_name,
-            location=cam.location,
-            url_masked=cam.masked_url,
-        )
-        rules = {ev: rule.resolved(ev) for ev, rule in cam.events.items()}
-        if self.scorer is not None:
-            unscored = sorted(set(rules) - set(self.scorer.events))
-            if unscored:
-                log.warning(
-                    "camera %s: the %s scorer does not detect %s; those events will not fire "
-                    "(model.profile: clip detects fall, fire, smoke and intrusion)",
-                    cam.id,
-                    self.scorer.name,
-                    ", ".join(unscored),
-                )
         with self._lock:
+            if cam.id in self._detectors:
+                raise ValueError(f"camera {cam.id!r} is already watched")
+            self.store.upsert_camera(
+                camera_id=cam.id,
+                name=cam.display_name,
+                location=cam.location,
+                url_masked=cam.masked_url,
+            )
+            rules = {ev: rule.resolved(ev) for ev, rule in cam.events.items()}
+            if self.scorer is not None:
+                unscored = sorted(set(rules) - set(self.scorer.events))
+                if unscored:
+                    log.warning(
+                        "camera %s: the %s scorer does not detect %s; those events will not "
+                        "fire (model.profile: clip detects fall, fire, smoke and intrusion)",
+                        cam.id,
+                        self.scorer.name,
+                        ", ".join(unscored),
+                    )
+            self.supervisor.add(
+                SourceSpec(
+                    camera_id=cam.id,
+                    url=cam.url,
+                    fps=cam.fps,
+                    transport=cam.transport,
+                    name=cam.display_name,
+                )
+            )
             self._cameras[cam.id] = cam
             self._windows[cam.id] = WindowBuffer(
                 cam.id,
@@ -172,9 +208,6 @@ class App:
                 keep_before_s=self.config.storage.media.clip_before_s,
             )
             self._detectors[cam.id] = CameraDetector(cam.id, rules, cam.zones)
-        self.supervisor.add(
-            SourceSpec(camera_id=cam.id, url=cam.url, fps=cam.fps, transport=cam.transport)
-        )
         log.info("camera %s added (%s, %.1f fps)", cam.id, cam.masked_url, cam.fps)
 
     def remove_camera(self, camera_id: str) -> None:
@@ -185,12 +218,15 @@ class App:
             det = self._detectors.pop(camera_id, None)
             self._windows.pop(camera_id, None)
             self._cameras.pop(camera_id, None)
+            self._arrival.pop(camera_id, None)
             last = self._last_frame.pop(camera_id, None)
-        if det is not None:
-            ts = last.ts_s if last is not None else time.time()
-            self._handle(det.finish(ts, "camera_removed"))
-        if self.scorer is not None:
-            self.scorer.reset(camera_id)
+            if det is not None:
+                ts = last.ts_s if last is not None else time.time()
+                self._handle(det.finish(ts, "camera_removed"))
+            for clip in [c for c in self._clips if c.camera_id == camera_id]:
+                self._write_clip(clip)
+            if self.scorer is not None:
+                self.scorer.reset(camera_id)
 
     def stream_positions(self) -> dict[str, float]:
         """Stream time (pts) of the newest frame processed, per camera."""
@@ -202,30 +238,42 @@ class App:
         self._stop.set()
 
     def stop(self) -> None:
-        """Stop in reverse start order: sources, then close open incidents, reports, bus, DB."""
+        """Stop in reverse start order: sources (closing open incidents), reports, bus, DB."""
         self._stop.set()
-        steps = list(reversed(self._started))
-        for step in steps:
+        for step in reversed(self._started):
+            if step == "sources":
+                self._stop_sources()
+                continue
             try:
-                if step == "sources" and self.supervisor is not None:
-                    self.supervisor.stop()
-                    self._drain_queue()
-                    self._finish_all("shutdown")
-                    self._retry_unsaved_before_exit()
-                elif step == "scorer" and self.scorer is not None:
+                if step == "scorer" and self.scorer is not None:
                     self.scorer.close()
                 elif step == "reports" and self.reports is not None:
                     self.reports.stop()
+                    self._flush_unsaved()  # generated reports that arrived last
                 elif step == "publisher" and self.publisher is not None:
                     self.publisher.stop()
                 elif step == "retention" and self.sweeper is not None:
                     self.sweeper.stop()
                 elif step == "storage" and self.store is not None:
+                    self._retry_unsaved_before_exit(self.exit_retry_s)
                     self.store.close()
             except Exception:
                 log.exception("error while stopping %s", step)
         self._started.clear()
         log.info("vigil stopped")
+
+    def _stop_sources(self) -> None:
+        # each step on its own: a failure in one must not skip closing the incidents
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("readers", self.supervisor.stop if self.supervisor else lambda: None),
+            ("queued frames", self._drain_queue),
+            ("open incidents", lambda: self._finish_all("shutdown")),
+        ]
+        for name, fn in steps:
+            try:
+                fn()
+            except Exception:
+                log.exception("error while stopping sources: %s", name)
 
     # -- the inference loop ----------------------------------------------------------------
 
@@ -239,22 +287,32 @@ class App:
                 self._process(frames)
                 if progress is not None:
                     progress(self.stats)
-            if self._unsaved and time.monotonic() - last_tick >= 1.0:
-                self._flush_unsaved()
-            if self.pace and time.monotonic() - last_tick >= 1.0:
-                # live time runs on without frames (a camera that went quiet): let incidents
-                # whose merge gap has passed close
+            if time.monotonic() - last_tick >= RETRY_S:
                 last_tick = time.monotonic()
-                now = time.time()
                 with self._lock:
-                    dets = list(self._detectors.values())
-                for det in dets:
-                    self._handle(det.tick(now))
+                    if self._unsaved or self._unsaved_reports:
+                        self._flush_unsaved()
+                    if self.pace:
+                        self._tick_live()
             if not frames and self.supervisor.ended():
                 self._drain_queue()
                 self._finish_all("stream_ended")
                 break
         return self.stats
+
+    def _tick_live(self) -> None:
+        """Advance each camera's detector on that camera's own clock while it sends nothing.
+
+        A camera's clock is its newest frame's time plus the time since that frame arrived, so
+        a camera whose stream time lags the wall clock is not closed early.
+        """
+        now = time.monotonic()
+        for cam_id, det in list(self._detectors.items()):
+            last = self._last_frame.get(cam_id)
+            if last is None:
+                continue
+            cam_now = last.ts_s + (now - self._arrival.get(cam_id, now))
+            self._handle(det.tick(cam_now))
 
     def _drain_queue(self) -> None:
         if self.queue is None:
@@ -266,31 +324,61 @@ class App:
             self._process(frames)
 
     def _process(self, frames: list[Frame]) -> None:
-        assert self.scorer is not None
-        batch: list[Frame] = []
-        windows = []
         with self._lock:
-            for f in frames:
-                buf = self._windows.get(f.camera_id)
-                if buf is None:
-                    continue  # camera removed meanwhile
-                last = self._last_frame.get(f.camera_id)
-                if last is not None and last.image.shape != f.image.shape:
-                    log.info(
-                        "camera %s: resolution changed %s -> %s",
-                        f.camera_id,
-                        last.image.shape[:2],
-                        f.image.shape[:2],
-                    )
-                    buf.clear()
+            batch, windows = self._windowed(frames)
+            if batch:
+                scores = self._score(batch, windows)
+                if scores is not None:
+                    self._detect(batch, scores)
+
+    def _windowed(self, frames: list[Frame]) -> tuple[list[Frame], list[Window]]:
+        batch: list[Frame] = []
+        windows: list[Window] = []
+        for f in frames:
+            buf = self._windows.get(f.camera_id)
+            if buf is None:
+                continue  # camera removed meanwhile
+            last = self._last_frame.get(f.camera_id)
+            if last is not None and last.image.shape != f.image.shape:
+                log.info(
+                    "camera %s: resolution changed %s -> %s",
+                    f.camera_id,
+                    last.image.shape[:2],
+                    f.image.shape[:2],
+                )
+                buf.clear()
+            try:
                 buf.push(f)
-                self._last_frame[f.camera_id] = f
-                batch.append(f)
-                windows.append(buf.snapshot())
-        if not batch:
-            return
-        scores = self.scorer.score_batch(batch, windows)
+            except ValueError as exc:
+                self.stats.bad_frames += 1
+                log.warning("camera %s: frame skipped: %s", f.camera_id, exc)
+                continue
+            self._last_frame[f.camera_id] = f
+            self._arrival[f.camera_id] = time.monotonic()
+            batch.append(f)
+            windows.append(buf.snapshot())
+        return batch, windows
+
+    def _score(self, batch: list[Frame], windows: list[Window]) -> list[Scores] | None:
+        assert self.scorer is not None
+        try:
+            scores = self.scorer.score_batch(batch, windows)
+        except Exception:
+            # a failing batch costs its frames, never the process
+            self.stats.scorer_errors += len(batch)
+            now = time.monotonic()
+            if now - self._scorer_error_logged >= 10.0:
+                self._scorer_error_logged = now
+                log.exception(
+                    "scorer failed on a batch of %d frame(s) (%d so far); skipped",
+                    len(batch),
+                    self.stats.scorer_errors,
+                )
+            return None
         self.stats.batches += 1
+        return scores
+
+    def _detect(self, batch: list[Frame], scores: list[Scores]) -> None:
         for f, sc in zip(batch, scores, strict=True):
             self.stats.frames += 1
             self.stats.by_camera[f.camera_id] = self.stats.by_camera.get(f.camera_id, 0) + 1
@@ -301,27 +389,33 @@ class App:
 
     def _finish_all(self, reason: str) -> None:
         with self._lock:
-            items = list(self._detectors.items())
-        for cam_id, det in items:
-            last = self._last_frame.get(cam_id)
-            ts = last.ts_s if last is not None else time.time()
-            self._handle(det.finish(ts, reason))
-        for clip in list(self._clips):
-            self._write_clip(clip)
+            for cam_id, det in list(self._detectors.items()):
+                last = self._last_frame.get(cam_id)
+                ts = last.ts_s if last is not None else time.time()
+                self._handle(det.finish(ts, reason))
+            for clip in list(self._clips):
+                self._write_clip(clip)
 
     # -- incidents -------------------------------------------------------------------------
 
     def _handle(self, updates: list[IncidentUpdate], frame: Frame | None = None) -> None:
         for upd in updates:
             self.stats.updates += 1
-            keyframe: MediaRef | None = None
+            media: list[MediaRef] = []
             if upd.kind is UpdateKind.OPEN:
                 self.stats.opened += 1
                 if frame is not None:
                     keyframe = self._save_keyframe(upd, frame)
+                    if keyframe is not None:
+                        media.append(keyframe)
                     self._start_clip(upd)
             elif upd.kind is UpdateKind.CLOSE:
                 self.stats.closed += 1
+                # the clip first, so that the close message carries it
+                for clip in [c for c in self._clips if c.incident_id == upd.incident_id]:
+                    ref = self._write_clip(clip, record=False)
+                    if ref is not None:
+                        media.append(ref)
             cam = self._cameras.get(upd.camera_id)
             info = CameraInfo(
                 camera_id=upd.camera_id,
@@ -333,18 +427,13 @@ class App:
                 camera=info,
                 site=self.config.site,
                 timezone=self.config.timezone,
-                keyframes=[keyframe.path] if keyframe is not None else [],
+                keyframes=[m.path for m in media if m.kind.startswith("keyframe")],
             )
             report: Report | None = None
             if upd.kind in (UpdateKind.OPEN, UpdateKind.CLOSE) and self.reports is not None:
                 report = self.reports.initial(evidence)
-            if upd.kind is UpdateKind.CLOSE:
-                # the clip first, so that the close message carries it
-                for clip in [c for c in self._clips if c.incident_id == upd.incident_id]:
-                    self._write_clip(clip)
-            self._record(upd, report)
-            if keyframe is not None:
-                self._add_media(keyframe)
+            self._unsaved.append(Pending(upd, report, media))
+            self._flush_unsaved()
             if upd.kind is UpdateKind.CLOSE and self.reports is not None:
                 self.reports.submit(evidence)
             for cb in self._on_update:
@@ -353,66 +442,93 @@ class App:
                 except Exception:
                     log.exception("incident update callback failed")
 
-    def _record(self, upd: IncidentUpdate, report: Report | None) -> None:
-        """Store an update (with its report and outbox row) or keep it for a retry."""
-        self._unsaved.append((upd, report))
-        self._flush_unsaved()
-
     def _flush_unsaved(self) -> bool:
-        """Write kept updates in order; False while the database refuses them."""
+        """Write kept updates (then kept reports) in order; False while the DB refuses them.
+
+        A transient refusal (database down, locked, disk full) keeps everything for a retry;
+        a permanent one (a constraint, a value the DB rejects) spools that item and goes on.
+        """
         assert self.store is not None
-        while self._unsaved:
-            upd, report = self._unsaved[0]
-            try:
-                self.store.record(upd, report=report)
-            except StorageError as exc:
-                now = time.monotonic()
-                if now - self._unsaved_logged >= 10.0:
-                    self._unsaved_logged = now
-                    log.error(
-                        "database write failed, %d incident update(s) kept for retry: %s",
-                        len(self._unsaved),
-                        exc,
-                    )
-                return False
-            self._unsaved.pop(0)
-            if self.publisher is not None:
-                self.publisher.notify()
+        with self._lock:
+            while self._unsaved:
+                item = self._unsaved[0]
+                try:
+                    self.store.record(item.update, report=item.report)
+                except ConstraintViolation as exc:
+                    self._spool_items([item], f"refused by the database: {exc}")
+                except StorageError as exc:
+                    self._log_unsaved(exc)
+                    return False
+                except Exception as exc:
+                    log.exception("incident %s not storable", item.update.incident_id)
+                    self._spool_items([item], f"not storable: {exc}")
+                else:
+                    for ref in item.media:
+                        self._add_media(ref)
+                self._unsaved.popleft()
+                if self.publisher is not None:
+                    self.publisher.notify()
+            while self._unsaved_reports:
+                report = self._unsaved_reports[0]
+                try:
+                    self.store.add_report(report)
+                except ConstraintViolation as exc:
+                    log.error("report of incident %s refused: %s", report.incident_id, exc)
+                except StorageError as exc:
+                    self._log_unsaved(exc)
+                    return False
+                self._unsaved_reports.popleft()
+                if self.publisher is not None:
+                    self.publisher.notify()
         return True
+
+    def _log_unsaved(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._unsaved_logged >= 10.0:
+            self._unsaved_logged = now
+            log.error(
+                "database write failed, %d update(s) and %d report(s) kept for retry: %s",
+                len(self._unsaved),
+                len(self._unsaved_reports),
+                exc,
+            )
+
+    def _spool_items(self, items: list[Pending], why: str) -> None:
+        try:
+            spool.append(self._spool, items)
+        except OSError as exc:
+            log.error(
+                "%d incident update(s) %s, and the spool failed too: %s", len(items), why, exc
+            )
+            return
+        self.stats.spooled += len(items)
+        log.error("%d incident update(s) %s; kept in %s", len(items), why, self._spool)
 
     def _retry_unsaved_before_exit(self, timeout_s: float = 10.0) -> None:
         deadline = time.monotonic() + timeout_s
-        while self._unsaved and not self._flush_unsaved() and time.monotonic() < deadline:
+        while not self._flush_unsaved() and time.monotonic() < deadline:
             time.sleep(0.5)
-        if self._unsaved:
-            spool = Path(self.config.storage.media_dir).parent / "unsaved-updates.jsonl"
-            try:
-                spool.parent.mkdir(parents=True, exist_ok=True)
-                with spool.open("a", encoding="utf-8") as fh:
-                    for upd, _report in self._unsaved:
-                        fh.write(json.dumps(_update_json(upd)) + "\n")
+        with self._lock:
+            if self._unsaved:
+                items = list(self._unsaved)
+                self._unsaved.clear()
+                self._spool_items(items, "could not be stored before exit")
+            if self._unsaved_reports:
                 log.error(
-                    "database unavailable at exit: %d incident update(s) written to %s",
-                    len(self._unsaved),
-                    spool,
-                )
-            except OSError as exc:
-                log.error(
-                    "database and spool both unavailable: %d update(s) lost: %s",
-                    len(self._unsaved),
-                    exc,
+                    "%d generated report(s) not stored before exit (template reports stand)",
+                    len(self._unsaved_reports),
                 )
 
     def _generated_report(self, report: Report) -> None:
         """A report from the LLM backend (or its fallback) arrived on a worker thread."""
+        self._unsaved_reports.append(report)
         if self.store is None:
             return
-        try:
-            self.store.add_report(report)
-            if self.publisher is not None:
-                self.publisher.notify()
-        except Exception:
-            log.exception("could not store the generated report of %s", report.incident_id)
+        if self._lock.acquire(timeout=0.1):  # else the run loop flushes it within a second
+            try:
+                self._flush_unsaved()
+            finally:
+                self._lock.release()
 
     # -- media -----------------------------------------------------------------------------
 
@@ -451,17 +567,24 @@ class App:
             if clip.camera_id == frame.camera_id and clip.collector.add(frame):
                 self._write_clip(clip)
 
-    def _write_clip(self, clip: _Clip) -> None:
+    def _write_clip(self, clip: _Clip, *, record: bool = True) -> MediaRef | None:
+        """Encode a clip; record it now (its incident is stored) or hand the ref back."""
         if clip in self._clips:
             self._clips.remove(clip)
         frames = clip.collector.frames
         if self.media is None or len(frames) < 2:
-            return
+            return None
         cam = self._cameras.get(clip.camera_id)
         fps = cam.fps if cam is not None else 2.0
         try:
             ref = self.media.save_clip(clip.incident_id, frames, fps)
         except Exception as exc:
             log.warning("incident %s: clip not saved: %s", clip.incident_id, exc)
-            return
-        self._add_media(ref)
+            return None
+        if record:
+            pending = [p for p in self._unsaved if p.update.incident_id == clip.incident_id]
+            if pending:
+                pending[-1].media.append(ref)  # recorded once its incident is stored
+            else:
+                self._add_media(ref)
+        return ref

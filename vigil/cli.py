@@ -127,15 +127,15 @@ def _install_signals(app_obj: Any) -> None:
 
 
 def _start_app(cfg: VigilConfig, *, pace: bool) -> Any:
-    from storage.errors import StorageError
     from vigil.app import App
+    from vigil.secrets import mask_url
 
     app_obj = App(cfg, pace=pace)
     try:
-        app_obj.start()
-    except StorageError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        app_obj.stop()
+        app_obj.start()  # stops what it started if a step fails
+    except Exception as exc:
+        log.debug("start-up failed", exc_info=True)
+        typer.echo(f"error: {mask_url(str(exc))}", err=True)
         raise typer.Exit(1) from None
     return app_obj
 

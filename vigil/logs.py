@@ -6,19 +6,16 @@ import json
 import logging
 import sys
 import time
+from typing import TextIO
 
 from vigil.secrets import mask_url
 
 
-class _MaskingFilter(logging.Filter):
-    """Masks passwords in every record's rendered message."""
+class _MaskingFormatter(logging.Formatter):
+    """Masks passwords in the whole formatted record, tracebacks included."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        masked = mask_url(msg)
-        if masked != msg:
-            record.msg, record.args = masked, None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_url(super().format(record))
 
 
 class _JsonFormatter(logging.Formatter):
@@ -32,10 +29,22 @@ class _JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out)
+        return mask_url(json.dumps(out))
 
 
 _configured = False
+
+
+def build_handler(stream: TextIO, *, json_lines: bool = False) -> logging.Handler:
+    """A handler writing masked lines (plain or JSON) to ``stream``."""
+    handler = logging.StreamHandler(stream)
+    if json_lines:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            _MaskingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
+    return handler
 
 
 def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
@@ -45,15 +54,7 @@ def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
     root.setLevel(level)
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_MaskingFilter())
-    if json_lines:
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        )
-    root.handlers[:] = [handler]
+    root.handlers[:] = [build_handler(sys.stderr, json_lines=json_lines)]
     for noisy in ("aiokafka", "kafka", "urllib3", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     _configured = True

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import pytest
+
+from detectors.types import IncidentUpdate, UpdateKind
+from engines.types import Scores
 from storage.store import Store
+from streamer.types import Frame, Window
 from vigil.app import App
-from vigil.config import parse_config
+from vigil.config import CameraConfig, VigilConfig, parse_config
 
 
 def test_locked_database_loses_no_incident_update(
@@ -60,3 +66,118 @@ cameras:
 
 def _missing() -> NoReturn:
     raise AssertionError("incident vanished")
+
+
+def _config(tmp_path: Path, clip: Path, extra_cameras: str = "") -> VigilConfig:
+    return parse_config(
+        f"""
+storage:
+  database_url: "sqlite:///{tmp_path / "vigil.db"}"
+  media_dir: {tmp_path / "media"}
+  sqlite_busy_timeout_s: 0
+cameras:
+  - {{id: cam, url: "{clip}", fps: 2}}
+{extra_cameras}""",
+        env={},
+    )
+
+
+def _stored_versions(cfg: VigilConfig) -> set[tuple[str, str, int]]:
+    store = Store.open(cfg.storage, create_if_empty=False)
+    try:
+        return {
+            (r.event_type, r.incident_id, u.version)
+            for r in store.list_incidents()
+            for u in (store.get_incident(r.incident_id) or _missing()).updates
+        }
+    finally:
+        store.close()
+
+
+def test_updates_unsaved_at_exit_are_spooled_and_replayed_at_next_start(
+    tmp_path: Path, scene_clip: Callable[..., Path]
+) -> None:
+    cfg = _config(tmp_path, scene_clip("demo", 0))
+    app = App(cfg, pace=False)
+    app.exit_retry_s = 0.5
+    app.start()
+    seen: list[tuple[str, int]] = []
+    app.on_update(lambda u, r: seen.append((u.incident_id, u.version)))
+    blocker = sqlite3.connect(tmp_path / "vigil.db", timeout=0)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        app.run()
+        app.stop()  # the database is still locked: the updates go to the spool
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert app.stats.spooled == len(seen) > 0
+    assert (tmp_path / "unsaved-updates.jsonl").exists()
+    assert _stored_versions(cfg) == set()
+
+    again = App(cfg.model_copy(update={"cameras": []}), pace=False)
+    again.start()  # replays the spool
+    again.stop()
+    stored = _stored_versions(cfg)
+    assert {(i, v) for _, i, v in stored} == set(seen)
+    assert sorted({t for t, _, _ in stored}) == ["fall", "fire"]
+    assert not (tmp_path / "unsaved-updates.jsonl").exists()
+
+
+def test_a_failing_scorer_batch_costs_frames_not_the_process(
+    tmp_path: Path, scene_clip: Callable[..., Path]
+) -> None:
+    cfg = _config(tmp_path, scene_clip("demo", 0))
+    app = App(cfg, pace=False)
+    app.start()
+    assert app.scorer is not None
+    real = app.scorer.score_batch
+    calls = {"n": 0}
+
+    def flaky(frames: Sequence[Frame], windows: Sequence[Window]) -> list[Scores]:
+        calls["n"] += 1
+        if calls["n"] in (5, 6, 7):
+            raise RuntimeError("backend lost its device")
+        return real(frames, windows)
+
+    app.scorer.score_batch = flaky  # type: ignore[method-assign]
+    stats = app.run()
+    app.stop()
+    assert stats.scorer_errors > 0
+    # the pipeline went on after the failing batches and still found and stored both events
+    assert {t for t, _, _ in _stored_versions(cfg)} == {"fall", "fire"}
+
+
+def test_cameras_added_and_removed_while_running(
+    tmp_path: Path, scene_clip: Callable[..., Path]
+) -> None:
+    clip = scene_clip("demo", 0)
+    cfg = _config(tmp_path, clip)
+    app = App(cfg, pace=False)
+    app.start()
+    opened = threading.Event()
+    closed: list[str] = []
+
+    def watch(u: IncidentUpdate, r: object) -> None:
+        if u.camera_id == "cam2" and u.kind is UpdateKind.OPEN:
+            opened.set()
+        if u.kind is UpdateKind.CLOSE:
+            closed.append(f"{u.camera_id}:{u.close_reason}")
+
+    app.on_update(watch)
+    cam2 = CameraConfig(id="cam2", url=str(clip), fps=2)
+    with pytest.raises(ValueError, match="already watched"):
+        app.add_camera(cfg.cameras[0])
+
+    def operator() -> None:
+        app.add_camera(cam2)
+        assert opened.wait(120)
+        app.remove_camera("cam2")
+
+    t = threading.Thread(target=operator)
+    t.start()
+    app.run()
+    t.join(60)
+    app.stop()
+    assert "cam2:camera_removed" in closed
+    assert closed.count("cam:stream_ended") == 2  # the fall and the fire of the first camera

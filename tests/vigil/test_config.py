@@ -156,3 +156,45 @@ def test_default_yaml_documents_every_option_and_is_current() -> None:
         block.append(line[2:])
     cams = parse_config("\n".join(block), env={"DOCK1_PASSWORD": "x"}).cameras
     assert cams[0].id == "dock-1" and cams[0].zones[0].name == "restricted"
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("rtsp://admin:p@ss@10.0.0.5/s", "rtsp://admin:***@10.0.0.5/s"),
+        (
+            "open rtsp://admin:p@ss@10.0.0.5/s failed: 401",
+            "open rtsp://admin:***@10.0.0.5/s failed: 401",
+        ),
+        ("http://h/live.m3u8?pass=abc", "http://h/live.m3u8?pass=***"),
+        (
+            "two: rtsp://a:x@h1/s and rtsp://b:y@h2/t",
+            "two: rtsp://a:***@h1/s and rtsp://b:***@h2/t",
+        ),
+        ("rtsp://viewer@h/s", "rtsp://viewer@h/s"),
+    ],
+)
+def test_mask_url_passwords_with_at_signs_and_query_secrets(text: str, masked: str) -> None:
+    assert mask_url(text) == masked
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_log_lines_and_tracebacks_are_masked(json_lines: bool) -> None:
+    import io
+    import logging
+
+    from vigil.logs import build_handler
+
+    stream = io.StringIO()
+    log = logging.getLogger(f"vigil.test.mask.{json_lines}")
+    log.propagate = False
+    log.addHandler(build_handler(stream, json_lines=json_lines))
+    log.warning("camera %s at %s", "dock", "rtsp://u:hunter2@h/s")
+    try:
+        raise RuntimeError("cannot open rtsp://u:hunter2@h/s")
+    except RuntimeError:
+        log.exception("reader failed")
+    out = stream.getvalue()
+    assert "hunter2" not in out
+    # the message, the traceback's source line and the exception's text
+    assert out.count("rtsp://u:***@h/s") == 3
