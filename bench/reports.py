@@ -47,6 +47,7 @@ from reports.llm_transformers import TransformersGenerator, packaged_gemma_gguf
 from reports.settings import ReportsConfig
 from reports.severity import severity_for
 from reports.template import template_report
+from reports.tiny_lm import build_tiny_lm
 
 CAMERAS = [
     CameraInfo(camera_id="dock-1", name="Loading Dock 1", location="north wall"),
@@ -265,42 +266,6 @@ def stub_server() -> Iterator[Stub]:
         stub.close()
 
 
-def build_tiny_model(folder: Path) -> Path:
-    """A tiny random Llama model and byte-level BPE tokenizer saved to ``folder``."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    torch.manual_seed(0)
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(['{"title": "A fall on camera", "severity": "high"}'] * 20, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
-    )
-    fast.save_pretrained(folder)
-    cfg = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id,
-        bos_token_id=None,
-    )
-    LlamaForCausalLM(cfg).save_pretrained(folder)
-    return folder
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=50, help="incidents per backend")
@@ -342,7 +307,7 @@ def main() -> None:
             print("transformers-tiny: skipped (torch/transformers not installed)", file=sys.stderr)
         else:
             with tempfile.TemporaryDirectory() as tmp:
-                folder = build_tiny_model(Path(tmp) / "tiny")
+                folder = build_tiny_lm(Path(tmp) / "tiny", chat=False)
                 cfg = ReportsConfig.model_validate(
                     {
                         "backend": "transformers",

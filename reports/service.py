@@ -10,6 +10,7 @@ before a worker reaches it is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -25,6 +26,12 @@ from reports.template import template_report
 from reports.types import Report
 
 log = logging.getLogger(__name__)
+
+#: How often an idle worker checks whether the service stopped (a sentinel usually wakes it).
+_IDLE_POLL_S = 1.0
+
+#: How long stop() waits for cancelled generations to end after closing the backend.
+_CANCEL_GRACE_S = 1.0
 
 #: Counter names in :meth:`ReportService.stats`.
 STAT_NAMES = (
@@ -110,26 +117,24 @@ class ReportService:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop accepting work, drop what waits, let running generations finish within
-        ``timeout_s``, then cancel what still runs and release the backend."""
+        ``timeout_s``, then cancel what still runs and release the backend.
+
+        Never waits on the queue: it returns after ``timeout_s`` plus a grace of
+        ``_CANCEL_GRACE_S`` for cancelled generations, and ``on_report`` is never called
+        once it returned."""
         if self._stopping.is_set():
             return
-        self._stopping.set()
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is not None:
-                self._count("dropped_stopped")
-        for _ in self._threads:
-            self._queue.put(None)
         deadline = time.monotonic() + timeout_s
+        self._stopping.set()
+        self._drop_waiting()
+        self._wake_idle_worker()
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         if self._generator is not None:
             self._generator.close()
+        grace = time.monotonic() + _CANCEL_GRACE_S
         for thread in self._threads:
-            thread.join(1.0)
+            thread.join(max(0.0, grace - time.monotonic()))
             if thread.is_alive():
                 log.warning("reports: worker %s still running after stop", thread.name)
         with self._callback_lock:
@@ -155,14 +160,16 @@ class ReportService:
             )
         except Exception:
             log.exception("reports: loading the %s backend failed", generator.name)
-        while True:
-            evidence = self._queue.get()
-            if evidence is None or self._stopping.is_set():
-                if evidence is not None:
-                    self._count("dropped_stopped")
-                if evidence is None:
-                    return
+        while not self._stopping.is_set():
+            try:
+                evidence = self._queue.get(timeout=_IDLE_POLL_S)
+            except queue.Empty:
                 continue
+            if evidence is None:  # stop()'s wake-up
+                break
+            if self._stopping.is_set():
+                self._count("dropped_stopped")
+                break
             with self._lock:
                 newest = self._latest.get(evidence.incident_id, evidence.version)
                 if newest > evidence.version:
@@ -189,3 +196,20 @@ class ReportService:
                         report.incident_id,
                         report.incident_version,
                     )
+        self._drop_waiting()  # what a submit racing stop() queued
+        self._wake_idle_worker()  # pass the wake-up on
+
+    def _drop_waiting(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                self._count("dropped_stopped")
+
+    def _wake_idle_worker(self) -> None:
+        """Put the stop sentinel without waiting: a full queue means no worker is idle, and
+        an idle worker checks the stop flag every ``_IDLE_POLL_S`` anyway."""
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)

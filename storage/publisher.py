@@ -10,16 +10,19 @@ the oldest unsent row. Delivery is at least once: consumers drop duplicates by
 
 In-process subscribers get the same messages in both modes (Kafka configured or not), as
 ``callback(topic_suffix, message)`` with ``topic_suffix`` ``"incidents"`` or ``"reports"``,
-on the publisher's thread: keep callbacks short (hand the message to a queue).
+on the publisher's thread: keep callbacks short (hand the message to a queue). Each row reaches
+them once; with Kafka, a row goes to Kafka only after the in-process feed handed it out. Any
+error (database, broker, or unexpected) is logged and retried with backoff: the publisher
+keeps running until ``stop()``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +46,8 @@ from storage.errors import StorageError
 from storage.records import OutboxMessage
 from storage.settings import BusConfig, KafkaConfig
 from storage.store import Store
+from streamer.backoff import Backoff
+from streamer.settings import ReconnectConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,26 +80,23 @@ class _LocalFeed:
     cursor: int = 0
     seen: set[int] = field(default_factory=set)
 
+    @property
+    def floor(self) -> int:
+        """Ids at or below this are behind the feed: delivered, or too late to deliver."""
+        return self.cursor - _LOOKBACK
+
+    def handed_out(self, row_id: int) -> bool:
+        """Whether the feed is done with row ``row_id`` (so Kafka may have it)."""
+        return row_id in self.seen or row_id <= self.floor
+
 
 #: How far behind its cursor the in-process feed looks for rows committed late.
 _LOOKBACK = 256
 
 
-class _Backoff:
-    """Exponential backoff with jitter, reset on success."""
-
-    def __init__(self, max_s: float, first_s: float = 0.2) -> None:
-        self.first_s = min(first_s, max_s)
-        self.max_s = max_s
-        self._next = self.first_s
-
-    def next(self) -> float:
-        delay = self._next
-        self._next = min(self.max_s, self._next * 2)
-        return delay * (0.8 + 0.4 * random.random())
-
-    def reset(self) -> None:
-        self._next = self.first_s
+def _backoff(max_s: float) -> Backoff:
+    """Exponential backoff from 0.2 s doubling up to ``max_s``, +/- 20 % jitter."""
+    return Backoff(ReconnectConfig(initial_s=min(0.2, max_s), max_s=max_s, factor=2.0, jitter=0.2))
 
 
 class OutboxPublisher:
@@ -214,7 +216,7 @@ class OutboxPublisher:
     async def _main(self) -> None:
         self._wake = asyncio.Event()
         kafka = self.kafka
-        backoff = _Backoff(kafka.retry_backoff_max_s if kafka else 5.0)
+        backoff = _backoff(kafka.retry_backoff_max_s if kafka else 5.0)
         producer: AIOKafkaProducer | None = None
         next_connect = 0.0
         last_warn = 0.0
@@ -232,17 +234,18 @@ class OutboxPublisher:
                     )
                 }
         self._started.set()  # rows committed from now on reach the in-process feed
+        last_crash_log = -_WARN_EVERY_S
         try:
             while True:
                 if self._stopping and time.monotonic() >= self._drain_deadline:
                     break
-                if kafka is not None and producer is None and time.monotonic() >= next_connect:
-                    producer = await self._connect(kafka)
-                    if producer is None:
-                        next_connect = time.monotonic() + backoff.next()
-                    else:
-                        backoff.reset()
                 try:
+                    if kafka is not None and producer is None and time.monotonic() >= next_connect:
+                        producer = await self._connect(kafka)
+                        if producer is None:
+                            next_connect = time.monotonic() + backoff.next()
+                        else:
+                            backoff.reset()
                     if time.monotonic() - last_prune > _PRUNE_EVERY_S:
                         last_prune = time.monotonic()
                         pruned = self.store.prune_outbox(
@@ -253,10 +256,16 @@ class OutboxPublisher:
                     self._deliver_local(feed, kafka is None)
                     progressed = False
                     if kafka is not None and producer is not None:
-                        rows = self.store.pending_outbox(limit=self.config.outbox_batch)
+                        pending = self.store.pending_outbox(limit=self.config.outbox_batch)
+                        # Only rows the in-process feed has handed out go to Kafka (sending
+                        # marks them sent, out of the feed's sight). A row committed after
+                        # the feed's read waits for the next round; stopping at the first
+                        # one keeps each camera's rows in order.
+                        rows = list(itertools.takewhile(lambda r: feed.handed_out(r.id), pending))
+                        progressed = len(rows) < len(pending)  # the feed has more: go on
                         if rows:
                             ok, err = await self._send_round(producer, kafka, rows)
-                            progressed = ok > 0
+                            progressed = progressed or ok > 0
                             if err is None:
                                 backoff.reset()
                             else:
@@ -274,6 +283,15 @@ class OutboxPublisher:
                 except StorageError as exc:
                     self._bump(last_error=str(exc))
                     log.warning("outbox publisher: %s; retrying", exc)
+                    await self._sleep(backoff.next())
+                    continue
+                except Exception as exc:  # a bug or an odd failure must not end publishing
+                    self._bump(last_error=f"{type(exc).__name__}: {exc}")
+                    if time.monotonic() - last_crash_log > _WARN_EVERY_S:
+                        last_crash_log = time.monotonic()
+                        log.exception("outbox publisher: unexpected error; retrying")
+                    else:
+                        log.warning("outbox publisher: unexpected error (%r); retrying", exc)
                     await self._sleep(backoff.next())
                     continue
                 if progressed:
@@ -305,9 +323,11 @@ class OutboxPublisher:
         Ids are allotted at insert but become visible at commit, so on PostgreSQL a lower id
         can appear after a higher one: without Kafka every unsent row is read (delivered
         rows are marked sent and drop out); with Kafka the feed looks back ``_LOOKBACK`` ids
-        behind its cursor and skips what it already delivered.
+        behind its cursor and skips what it already delivered. With Kafka, a row is sent only
+        once the feed handed it out (``_LocalFeed.handed_out``), so no row can be marked sent
+        before the feed read it.
         """
-        after = 0 if mark_sent else max(0, feed.cursor - _LOOKBACK)
+        after = 0 if mark_sent else max(0, feed.floor)
         while True:
             rows = self.store.pending_outbox(limit=self.config.outbox_batch, after_id=after)
             if not rows:
@@ -332,7 +352,7 @@ class OutboxPublisher:
                 self._bump(delivered_local=len(fresh))
             after = rows[-1].id
             feed.cursor = max(feed.cursor, after)
-        floor = feed.cursor - _LOOKBACK
+        floor = feed.floor
         feed.seen = {i for i in feed.seen if i > floor}
 
     async def _connect(self, kafka: KafkaConfig) -> AIOKafkaProducer | None:
@@ -370,6 +390,13 @@ class OutboxPublisher:
                 self._bump(connected=False, last_error=str(exc), failed_attempts=1)
                 log.error("Kafka at %s: cannot start producer: %s", kafka.bootstrap_servers, exc)
                 return None
+            except Exception as exc:  # OSError, ssl.SSLError, ...: retried with backoff
+                await _quiet_stop(producer)
+                self._bump(
+                    connected=False, last_error=f"{type(exc).__name__}: {exc}", failed_attempts=1
+                )
+                log.exception("Kafka at %s: cannot start producer", kafka.bootstrap_servers)
+                return None
             break
         if kafka.create_topics:
             await self._ensure_topics(kafka)
@@ -396,8 +423,8 @@ class OutboxPublisher:
                 log.info("Kafka: created topics %s", ", ".join(missing))
         except TopicAlreadyExistsError:
             pass
-        except KafkaError as exc:
-            log.warning("Kafka: could not create topics (%s); relying on auto-creation", exc)
+        except Exception as exc:  # KafkaError, OSError, ...
+            log.warning("Kafka: could not create topics (%r); relying on auto-creation", exc)
         finally:
             with contextlib.suppress(Exception):
                 await admin.close()

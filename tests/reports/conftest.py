@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from reports_helpers import ChatServer, build_tiny_lm, make_evidence
+from reports_helpers import ChatServer, make_evidence
 
 from reports.evidence import Evidence
+from reports.tiny_lm import build_tiny_lm
 
 
 @pytest.fixture

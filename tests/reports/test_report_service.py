@@ -194,6 +194,42 @@ def test_stop_drops_waiting_work_and_never_calls_back_afterwards(
     assert got.reports.empty()
 
 
+def test_stop_returns_in_time_with_more_busy_workers_than_queue_slots(
+    chat_server: ChatServer, evidence_factory: Factory
+) -> None:
+    gate = Gate(completion(json.dumps(GROUNDED)))
+    chat_server.respond = gate
+    got = Collector()
+    before = set(threading.enumerate())
+    service = ReportService(_openai(chat_server, workers=3, queue_size=1), got)
+    workers = [
+        t for t in threading.enumerate() if t not in before and t.name.startswith("vigil-reports-")
+    ]
+    assert len(workers) == 3
+    try:
+        for i in range(3):  # every worker busy with a slow generation
+            service.submit(evidence_factory().model_copy(update={"incident_id": f"busy{i}"}))
+            gate.wait_arrival()
+        service.submit(evidence_factory().model_copy(update={"incident_id": "waiting"}))
+        assert service.pending() == 1
+        stopper = threading.Thread(target=service.stop, kwargs={"timeout_s": 0.2})
+        stopper.start()
+        stopper.join(WAIT_S)  # only stops a hang
+        assert not stopper.is_alive(), "stop() blocked while every worker was busy"
+        service.submit(evidence_factory().model_copy(update={"incident_id": "late"}))
+    finally:
+        gate.opened.set()
+    deadline = time.monotonic() + WAIT_S
+    while service.stats()["dropped_stopped"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # 1 waiting + 1 submitted after stop + the 3 in flight when stop() gave up
+    assert service.stats()["dropped_stopped"] == 5
+    assert got.reports.empty()
+    for thread in workers:
+        thread.join(WAIT_S)  # only stops a hang
+    assert not [t for t in workers if t.is_alive()], "workers never ended after stop()"
+
+
 def test_unavailable_local_model_yields_fallbacks(
     tmp_path: Path, evidence_factory: Factory
 ) -> None:

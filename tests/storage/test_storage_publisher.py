@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from storage_testkit import Broker, Consumed, assert_valid_message, consume
 from storage_workload import burst, make_report, make_update
 
+from detectors.types import IncidentUpdate
 from storage.messages import MAX_TEXT_CHARS
 from storage.models import OutboxRow
 from storage.publisher import OutboxPublisher
+from storage.records import OutboxMessage
 from storage.repository import record_update
 from storage.settings import BusConfig, KafkaConfig, StorageConfig
 from storage.store import Store
@@ -168,9 +172,10 @@ def test_unreachable_broker_at_start_up_loses_nothing(
     pub = OutboxPublisher(store, bus)
     live: list[str] = []
     pub.subscribe(lambda topic, msg: live.append(msg["incident_id"]))
-    t0 = time.monotonic()
-    pub.start()  # no broker yet: must not block
-    assert time.monotonic() - t0 < 5
+    starter = threading.Thread(target=pub.start)  # no broker yet: start() must return
+    starter.start()
+    starter.join(timeout=60)  # only stops a hang
+    assert not starter.is_alive(), "start() waited for an unreachable broker"
     try:
         for update in burst(40, 2):
             store.record(update)
@@ -357,3 +362,145 @@ def test_a_row_committed_after_a_newer_one_still_reaches_the_feed(
         pub.stop()
         store.close()
     assert live == ["fast", "slow"]
+
+
+class _CommitAfterEmptyRead:
+    """Wraps ``Store.pending_outbox``: right after a read that found nothing new, another
+    writer commits a row, so the publisher's NEXT read is the first to see it."""
+
+    def __init__(self, store: Store, updates: list[IncidentUpdate]) -> None:
+        self._store = store
+        self._read = store.pending_outbox
+        self.todo = list(updates)
+        self.committed = 0
+        self.armed = False
+
+    def __call__(self, *, limit: int, after_id: int = 0) -> list[OutboxMessage]:
+        rows = self._read(limit=limit, after_id=after_id)
+        if not rows and self.armed and self.todo:
+            writer = threading.Thread(target=self._store.record, args=(self.todo.pop(0),))
+            writer.start()
+            writer.join(timeout=30)  # only stops a hang
+            self.committed += 1
+        return rows
+
+
+def test_rows_committed_while_publishing_reach_subscribers_once_and_kafka_in_order(
+    pg_schema_url: str, broker: Broker, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Kafka, a row committed between the in-process feed's read and the Kafka read
+    still reaches the in-process subscribers, exactly once, and Kafka in camera order."""
+    store = Store.open(StorageConfig(database_url=pg_schema_url))
+    _register(store, 3)
+    updates = list(burst(90, 3))
+    cued = [u for u in updates if u.camera_id == "cam-0"]  # committed between two reads
+    free = [u for u in updates if u.camera_id != "cam-0"]  # written by this thread meanwhile
+    hook = _CommitAfterEmptyRead(store, cued)
+    monkeypatch.setattr(store, "pending_outbox", hook)
+    bus = BusConfig(
+        kafka=KafkaConfig(bootstrap_servers=broker.bootstrap, topic_prefix=topic_prefix),
+        outbox_batch=20,
+        outbox_poll_s=0.05,
+    )
+    pub = OutboxPublisher(store, bus)
+    live: list[tuple[str, str, int]] = []
+    pub.subscribe(lambda topic, msg: live.append((topic, msg["incident_id"], msg["version"])))
+    pub.start()
+    try:
+        hook.armed = True
+        for update in free:
+            store.record(update)
+            pub.notify()
+        deadline = time.monotonic() + 30
+        while hook.committed < len(cued) and time.monotonic() < deadline:
+            pub.notify()
+            time.sleep(0.02)
+        assert hook.committed == len(cued)
+        assert pub.flush(timeout_s=30)
+    finally:
+        pub.stop()
+    written = {(t, i, v) for (t, _), rows in _outbox_order(store).items() for i, v in rows}
+    assert len(written) == len(updates)
+    duplicates = [m for m, n in Counter(live).items() if n > 1]
+    assert not duplicates, f"delivered more than once in-process: {duplicates[:5]}"
+    missing = written - set(live)
+    assert not missing, f"{len(missing)} rows never reached the in-process subscribers"
+    got = consume(broker.bootstrap, [f"{topic_prefix}.incidents"], expect=len(updates))
+    assert _check_exactly_once_in_order(got, store, topic_prefix)["distinct"] == len(updates)
+    store.close()
+
+
+def _outbox_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vigil-outbox" and t.is_alive()]
+
+
+def test_an_unexpected_error_does_not_stop_the_publisher(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = store.pending_outbox
+    failures: list[str] = []
+
+    def fails_once(*, limit: int, after_id: int = 0) -> list[OutboxMessage]:
+        if not failures:
+            failures.append("raised")
+            raise RuntimeError("injected bug")
+        return read(limit=limit, after_id=after_id)
+
+    monkeypatch.setattr(store, "pending_outbox", fails_once)
+    got: list[tuple[str, int]] = []
+    pub = OutboxPublisher(store, BusConfig(outbox_poll_s=0.05, kafka=None))
+    pub.subscribe(lambda topic, msg: got.append((msg["incident_id"], msg["version"])))
+    pub.start()
+    try:
+        store.record(make_update("inc-1", 1))
+        pub.notify()
+        store.record(make_update("inc-1", 2))
+        pub.notify()
+        assert pub.flush(timeout_s=20), "the publisher stopped delivering after an error"
+    finally:
+        pub.stop()
+    assert failures == ["raised"]
+    assert got == [("inc-1", 1), ("inc-1", 2)]
+    assert "RuntimeError: injected bug" in (pub.stats().last_error or "")
+    assert not _outbox_threads()
+
+
+def test_an_unexpected_error_starting_the_producer_is_retried(
+    tmp_path: Path, broker: Broker, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(StorageConfig(database_url=f"sqlite:///{tmp_path / 'v.db'}"))
+    _register(store, 1)
+    real_start = AIOKafkaProducer.start
+    failures: list[str] = []
+
+    async def fails_once(self: AIOKafkaProducer) -> None:
+        if not failures:
+            failures.append("raised")
+            raise ssl.SSLError("injected handshake failure")  # an OSError, not a KafkaError
+        await real_start(self)
+
+    monkeypatch.setattr(AIOKafkaProducer, "start", fails_once)
+    bus = BusConfig(
+        kafka=KafkaConfig(
+            bootstrap_servers=broker.bootstrap, topic_prefix=topic_prefix, retry_backoff_max_s=0.5
+        ),
+        outbox_poll_s=0.05,
+    )
+    pub = OutboxPublisher(store, bus)
+    live: list[str] = []
+    pub.subscribe(lambda topic, msg: live.append(msg["incident_id"]))
+    pub.start()
+    try:
+        for update in burst(6, 1):
+            store.record(update)
+            pub.notify()
+        assert pub.flush(timeout_s=30), "the publisher stopped after the producer failed"
+    finally:
+        pub.stop()
+    assert failures == ["raised"]
+    assert pub.stats().failed_attempts >= 1
+    assert len(live) == 6
+    got = consume(broker.bootstrap, [f"{topic_prefix}.incidents"], expect=6)
+    assert _check_exactly_once_in_order(got, store, topic_prefix)["distinct"] == 6
+    assert not _outbox_threads()
+    store.close()
