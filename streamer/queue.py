@@ -45,10 +45,16 @@ class FrameQueue:
         strategy: Backpressure = "drop_oldest",
         stop: threading.Event | None = None,
     ) -> bool:
-        """Hand over ``frame``; returns False if it was dropped (or ``stop`` was set)."""
+        """Hand over ``frame``; returns False if it was dropped (or ``stop`` was set).
+
+        A set ``stop`` refuses the frame whatever the strategy (checked under the queue's lock):
+        a reader that was told to stop can never recreate a lane after :meth:`discard`.
+        """
         if strategy not in BACKPRESSURE:
             raise ValueError(f"unknown backpressure strategy {strategy!r}")
         with self._cond:
+            if stop is not None and stop.is_set():
+                return False
             lane = self._lanes.setdefault(frame.camera_id, deque())
             if len(lane) >= self.per_camera:
                 if strategy == "drop_oldest":

@@ -156,16 +156,36 @@ class CameraReader:
     # -- thread ------------------------------------------------------------------------------
 
     def _run(self) -> None:
+        claimed = False
         try:
-            self._loop()
+            claimed = self._claim_clock()
+            if claimed:
+                if self.clock.sampler.fps != self.spec.fps:  # an update changed the rate
+                    self.clock.sampler.set_fps(self.spec.fps, self.clock.last_pts_s)
+                self._loop()
         except Exception:  # a bug must not kill the process or other cameras; say so loudly
             log.exception("camera %s: reader crashed", self.camera_id)
             self._last_error = "internal error (see log)"
             with contextlib.suppress(InvalidTransition):
                 self.machine.to(S.FAILED, "internal error (see log)")
         finally:
-            if self._stop.is_set() and self.machine.state not in (S.ENDED, S.STOPPED):
-                self.machine.to(S.STOPPED, "stopped")
+            try:
+                if self._stop.is_set() and self.machine.state not in (S.ENDED, S.STOPPED):
+                    self.machine.to(S.STOPPED, "stopped")
+            finally:
+                if claimed:  # last: whoever claims the clock next finds this reader done
+                    self.clock.release()
+
+    def _claim_clock(self) -> bool:
+        """Take the camera's clock, waiting while a previous reader still holds it.
+
+        A replaced reader whose thread outlived its join (blocked in I/O) keeps the clock
+        until it exits; its frames are refused by the queue meanwhile (it is stopped), and
+        this reader starts stream time and sample numbers where it left them.
+        """
+        if self.clock.claimed:
+            log.info("camera %s: waiting for the previous reader to stop", self.camera_id)
+        return self.clock.claim(self._stop)
 
     def _loop(self) -> None:
         spec = self.spec
@@ -372,6 +392,8 @@ class CameraReader:
         strategy: Backpressure,
         last_raw: list[float | None],
     ) -> None:
+        if self._stop.is_set():  # stopped: no more samples, nor stream time or numbers used up
+            return
         raw = frame.time
         if raw is None:
             prev = last_raw[0]

@@ -53,9 +53,14 @@ class CameraClock:
     keeps counting: every new session (``new_session``) is anchored after the last frame; for a
     live source it is anchored at the wall-clock time elapsed since the first frame, so the
     outage shows as a gap in stream time.
+
+    Not thread-safe: only the reader that holds it (:meth:`claim` ... :meth:`release`) may
+    use it. A reader that replaces another on the same camera claims the clock only once the
+    previous one let go, i.e. its thread is done, so the two can never interleave.
     """
 
     def __init__(self, fps: float) -> None:
+        self._owner = threading.Lock()
         self.sampler = Sampler(fps)
         self.first_wall_s: float | None = None
         self.last_pts_s: float | None = None
@@ -65,6 +70,22 @@ class CameraClock:
         self._origin_raw: float | None = None  # raw time of the session's first frame
         self._base = 0.0  # output pts at the session origin
         self._last_raw: float | None = None
+
+    def claim(self, stop: threading.Event, poll_s: float = 0.1) -> bool:
+        """Wait for sole use of the clock; False (not claimed) if ``stop`` is set first."""
+        while not self._owner.acquire(timeout=poll_s):
+            if stop.is_set():
+                return False
+        return True
+
+    @property
+    def claimed(self) -> bool:
+        """True while a reader holds the clock."""
+        return self._owner.locked()
+
+    def release(self) -> None:
+        """Give up the clock (after :meth:`claim`); the next reader may take it."""
+        self._owner.release()
 
     def new_session(self) -> None:
         """A new connection or file: its raw timestamps start from an unknown origin."""

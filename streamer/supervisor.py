@@ -57,9 +57,9 @@ class Supervisor:
                 raise RuntimeError("supervisor is stopped")
             if spec.camera_id in self._readers:
                 raise ValueError(f"camera {spec.camera_id!r} is already present")
+            # An updated camera's new reader gets its predecessor's clock; it claims it only
+            # once that reader's thread is done (see CameraReader), so they never share it.
             clock = self._clocks.setdefault(spec.camera_id, CameraClock(spec.fps))
-            if clock.sampler.fps != spec.fps:
-                clock.sampler.set_fps(spec.fps, clock.last_pts_s)
             reader = CameraReader(spec, self.config, self.queue, clock, pace=self.pace)
             self._readers[spec.camera_id] = reader
             reader.start()

@@ -34,6 +34,15 @@ def drain(
     raise AssertionError(f"timed out after {timeout_s}s; statuses: {sup.statuses()}")
 
 
+def wait_for(cond: Callable[[], bool], timeout_s: float = 30.0, what: str = "condition") -> None:
+    """Poll ``cond`` until it holds; fails after ``timeout_s`` (a guard against hangs only)."""
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s}s")
+        time.sleep(0.02)
+
+
 # -- a real RTSP server (GStreamer) in a /usr/bin/python3 subprocess --------------------------
 
 SYSTEM_PYTHON = "/usr/bin/python3"

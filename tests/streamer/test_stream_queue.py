@@ -97,3 +97,17 @@ def test_discard_forgets_a_camera_and_bad_arguments_fail() -> None:
         q.put(frame("a", 1), "bogus")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         FrameQueue(per_camera=0)
+
+
+@pytest.mark.parametrize("strategy", ["drop_oldest", "drop_newest", "wait"])
+def test_a_stopped_producer_is_refused_whatever_the_strategy(strategy: str) -> None:
+    q = FrameQueue(per_camera=4)
+    stop = threading.Event()
+    assert q.put(frame("a", 0), strategy, stop)  # type: ignore[arg-type]
+    stop.set()  # the supervisor stops the reader (its join may time out) ...
+    assert q.discard("a") == 1  # ... and forgets its frames
+    assert not q.put(frame("a", 1), strategy, stop)  # type: ignore[arg-type]
+    assert q.pending("a") == 0 and q.get_batch(4, 0) == []  # the lane is not recreated
+    assert q.drops == {}  # a refused frame of a stopped reader is no queue drop
+    assert q.put(frame("a", 2), strategy, threading.Event())  # type: ignore[arg-type]
+    assert [f.seq for f in q.get_batch(4, 0)] == [2]  # a new reader of the camera is served

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,8 +41,9 @@ class Collector:
             self.take(min(0.1, max(0.0, end - time.monotonic())))
 
     def take(self, timeout_s: float = 0.1) -> None:
-        now = time.time()
-        self.frames += [(now, f) for f in self.queue.get_batch(64, timeout_s)]
+        got = self.queue.get_batch(64, timeout_s)
+        now = time.time()  # after the frames were handed over
+        self.frames += [(now, f) for f in got]
 
     def until(self, cond: Callable[[], bool], timeout_s: float, what: str) -> float:
         """Pump until ``cond`` holds; returns the seconds it took (fails after ``timeout_s``)."""
@@ -82,6 +84,7 @@ def test_sampled_frames_arrive_at_requested_rates_with_stream_timestamps(
     server = rtsp_server_factory({"/clip": file_launch(rtsp_clip)})
     sup, queue = supervisor_factory(config=CONFIG)
     rates = {"r1": 1, "r2": 2, "r5": 5}
+    added_at = time.time()
     for cam, fps in rates.items():
         sup.add(SourceSpec(cam, server.url("/clip"), fps))
     col = Collector(sup, queue)
@@ -98,9 +101,10 @@ def test_sampled_frames_arrive_at_requested_rates_with_stream_timestamps(
         # stream time mapped to wall-clock at the first frame: ts - pts is constant ...
         offsets = [f.ts_s - f.pts_s for f in frames]
         assert max(offsets) - min(offsets) < 1e-6
-        # ... and a live stream's samples are handed over near the wall time they map to
+        # ... anchored at our wall clock when the camera's first frame came: after the camera
+        # was added and before that frame was received (not the server's or the file's clock)
         received = [t for t, f in col.frames if f.camera_id == cam]
-        assert all(abs(t - f.ts_s) < 2.0 for t, f in zip(received, frames, strict=True))
+        assert added_at <= offsets[0] <= received[0]
         st = sup.statuses()[cam]
         assert st.state == CameraState.ONLINE and st.codec == "h264"
         assert st.resolution == (320, 240) and st.reconnects == 0
@@ -126,9 +130,12 @@ def test_server_killed_goes_offline_and_back_online_others_unaffected(
     killed_at = time.time()
     col.until(lambda: col.state("a") in (CameraState.OFFLINE, CameraState.STARTING), 5, "offline")
     col.pump(2.0)  # the outage goes on
+    # b keeps delivering during a's outage (a's server is not back before this holds)
+    col.until(lambda: len(col.of("b", since=killed_at)) >= 5, 20, "b during a's outage")
+    assert col.state("a") != CameraState.ONLINE
     assert col.state("b") == CameraState.ONLINE
-    assert len(col.of("b", since=killed_at + 0.5)) >= 5  # b kept delivering during a's outage
-    assert sup.statuses()["b"].reconnects == 0
+    st_b = sup.statuses()["b"]
+    assert st_b.reconnects == 0 and st_b.gaps == 0  # b's stream time went on undisturbed
     last_before = col.of("a")[-1]
 
     doomed.start()  # same port
@@ -161,6 +168,48 @@ def test_hung_server_is_stalled_then_reconnected(
     server.resume()
     resumed = time.time()
     col.until(lambda: bool(col.of("cam", since=resumed)), 15, "frames after resume")
+
+
+def test_update_of_a_hung_camera_never_mixes_old_and_new_reader(
+    rtsp_server_factory: ServerFactory, supervisor_factory: Factory, clip_gop25: Path
+) -> None:
+    """The old reader outlives its join (blocked in I/O): it hands over nothing after the
+    update, and the new reader takes the camera's clock only once the old one is done."""
+    server = rtsp_server_factory({"/live": live_launch(160, 120)}, shared=("/live",))
+    config = StreamerConfig(stall_s=0.5, read_timeout_s=5.0, reconnect=ReconnectConfig(max_s=2))
+    sup, queue = supervisor_factory(config=config, pace=False)
+    sup.add(SourceSpec("cam", server.url("/live"), 5))
+    col = Collector(sup, queue)
+    col.until(lambda: len(col.of("cam")) >= 3, 20, "frames")
+    old = sup._readers["cam"]  # the reader the update replaces
+    server.pause()
+    col.until(lambda: col.state("cam") == CameraState.STALLED, 10, "stalled")
+    before = col.of("cam")
+    assert queue.pending("cam") == 0
+
+    sup.update(SourceSpec("cam", str(clip_gop25), 5), timeout_s=0.1)
+    assert old.alive  # the join timed out: the old reader is still blocked reading the socket
+    col.pump(0.5)  # the new file reader must not deliver while the old one is alive ...
+    server.resume()  # ... the old one now gets data, sees it was stopped and exits
+    old_state_at_first_new: list[CameraState] = []
+
+    def played_out() -> bool:
+        if len(col.of("cam")) > len(before) and not old_state_at_first_new:
+            old_state_at_first_new.append(old.machine.state)
+        return sup.ended() and not queue.pending()
+
+    col.until(played_out, 30, "the new source played out")
+    assert old_state_at_first_new == [CameraState.STOPPED] and not old.alive
+    after = col.of("cam")[len(before) :]
+    # the whole 6 s file at 5 fps: 30 targets (+-1 at the edges: the file's first frame lands
+    # between two targets of the camera's sampling grid)
+    assert 29 <= len(after) <= 31 and sup.statuses()["cam"].frames_sampled == len(after)
+    assert all(f.image.shape == (240, 320, 3) for f in after)  # none from the old source
+    # one timeline: numbering goes on exactly, stream time only forwards
+    first = before[-1].seq + 1
+    assert [f.seq for f in after] == list(range(first, first + len(after)))
+    pts = [f.pts_s for f in before + after]
+    assert all(b > a for a, b in itertools.pairwise(pts)), pts
 
 
 def test_wrong_path_fails_not_found_without_hot_retry(
@@ -236,6 +285,15 @@ def _rss_mb() -> float:
     raise AssertionError("no VmRSS")
 
 
+#: RSS samples taken in the memory test: one a second, the first ones are warm-up.
+_RSS_EVERY_S = 1.0
+_WARMUP_SAMPLES = 20
+#: Allowed rise of the median RSS from the first to the last third after warm-up. The thirds'
+#: middles are ~65 s apart: a leak of 100 kB a second (a tenth of one 640x480 frame) exceeds
+#: it, while the samples of a healthy run scatter by about 1-2 MB around a flat line.
+_RSS_TREND_MB = 6.0
+
+
 @pytest.mark.slow
 def test_memory_flat_over_two_minutes(
     rtsp_server_factory: ServerFactory, supervisor_factory: Factory
@@ -244,15 +302,25 @@ def test_memory_flat_over_two_minutes(
     sup, queue = supervisor_factory(config=CONFIG)
     specs = [SourceSpec(f"m{i}", server.url("/live"), 5 if i % 2 else 1) for i in range(4)]
     add_one_by_one(sup, Collector(sup, queue), specs)
-    taken = 0
-    samples: list[tuple[float, float]] = []
+    last_seq: dict[str, int] = {}
+    rss: list[float] = []
+    seq_at_sample: list[dict[str, int]] = []
     start = time.monotonic()
-    while (elapsed := time.monotonic() - start) < 120:
-        taken += len(queue.get_batch(64, 0.2))  # frames are dropped right away, like a consumer
-        if not samples or elapsed - samples[-1][0] >= 5:
-            samples.append((elapsed, _rss_mb()))
-    assert taken >= 4 * 100  # frames kept flowing the whole time
+    next_sample = start
+    while time.monotonic() - start < 120:  # the run's length, not an assertion
+        for f in queue.get_batch(64, 0.2):  # frames are dropped right away, like a consumer
+            last_seq[f.camera_id] = f.seq
+        if time.monotonic() >= next_sample:
+            rss.append(_rss_mb())
+            seq_at_sample.append(dict(last_seq))
+            next_sample = max(next_sample + _RSS_EVERY_S, time.monotonic())
+    steady = rss[_WARMUP_SAMPLES:]
+    third = len(steady) // 3
+    assert third >= 10, rss
+    # frames kept flowing to the end: every camera delivered new samples in the last third
+    mark = seq_at_sample[_WARMUP_SAMPLES + 2 * third]
+    assert all(last_seq[s.camera_id] > mark.get(s.camera_id, -1) for s in specs), last_seq
     assert {s.state for s in sup.statuses().values()} == {CameraState.ONLINE}
-    warm = max(rss for t, rss in samples if 20 <= t < 40)
-    end = max(rss for t, rss in samples if t >= 100)
-    assert end - warm < 15.0, samples  # flat after warm-up (no per-frame growth)
+    # memory flat after warm-up: no upward trend from the first to the last third
+    early, late = statistics.median(steady[:third]), statistics.median(steady[-third:])
+    assert late - early < _RSS_TREND_MB, (early, late, rss)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamer_media import read_index
-from streamer_testutil import drain
+from streamer_testutil import drain, wait_for
 
 from streamer.queue import FrameQueue
 from streamer.sampler import CameraClock, DecodePolicy, Sampler
@@ -86,6 +87,24 @@ def test_live_clock_catches_up_with_a_slow_camera_clock() -> None:
     assert file_clock.map(1.0, live=False, frame_dur_s=0.04) == pytest.approx(1.0)
 
 
+def test_clock_is_used_by_one_reader_at_a_time() -> None:
+    clock = CameraClock(5)
+    assert clock.claim(threading.Event())  # the first reader
+    stopped = threading.Event()
+    stopped.set()
+    assert not clock.claim(stopped)  # a stopped successor gives up instead of waiting on
+    got: list[bool] = []
+    successor = threading.Thread(target=lambda: got.append(clock.claim(threading.Event())))
+    successor.start()
+    successor.join(0.3)
+    assert successor.is_alive() and got == []  # still waiting: the first reader holds it
+    clock.release()
+    successor.join(5)
+    assert got == [True] and clock.claimed
+    clock.release()
+    assert not clock.claimed
+
+
 def test_decode_policy_uses_keyframes_only_when_they_cover_the_rate() -> None:
     policy = DecodePolicy(1.0, allow_keyframes=True)
     modes = [policy.on_keyframe(t, 0.04) for t in (0.0, 1.0, 2.0, 3.0)]
@@ -156,14 +175,24 @@ def test_paced_file_is_released_in_real_time(clip_gop25: Path, supervisor_factor
     assert all(received >= ts - 0.02 for received, ts in got)
 
 
-def test_fast_file_runs_ahead_of_wall_clock(clip_gop25: Path, supervisor_factory: Factory) -> None:
+def test_unpaced_file_is_stamped_by_stream_time_and_delivered_whole(
+    clip_gop25: Path, supervisor_factory: Factory
+) -> None:
     sup, queue = supervisor_factory(pace=False, per_camera=200)
     sup.add(SourceSpec("cam", str(clip_gop25), 5))
-    while not sup.ended():
-        time.sleep(0.05)
+    # the reader plays the file out although nothing is taken (and without pacing)
+    wait_for(sup.ended, what="file played out")
+    assert queue.pending("cam") == 30  # the whole file, nothing lost or waiting for pacing
     frames = drain(sup, queue)
-    assert len(frames) == 30  # nothing lost: files wait for the consumer
-    assert frames[-1].ts_s > time.time()  # 6 s of stream decoded in far less wall time
+    st = sup.statuses()["cam"]
+    assert st.state == "ended" and st.frames_sampled == 30
+    assert [f.seq for f in frames] == list(range(30))
+    first = frames[0]
+    for f in frames:
+        # wall time advances by stream time (not by when the frame was decoded or handed over)
+        assert f.ts_s - first.ts_s == pytest.approx(f.pts_s - first.pts_s, abs=1e-6)
+        assert f.seq / 5 - 1e-6 <= f.pts_s < f.seq / 5 + 1 / SRC_FPS
+        assert read_index(f.image) == round(f.pts_s * SRC_FPS)
 
 
 @pytest.mark.parametrize("fps", [2, 3, 5])
