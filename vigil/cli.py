@@ -24,6 +24,7 @@ from vigil.cli_common import ConfigOpt
 from vigil.cli_common import load_or_exit as _load
 from vigil.cli_common import open_store_or_exit as _open_store
 from vigil.config import ConfigError, VigilConfig, load_config
+from vigil.secrets import mask_url
 
 app = typer.Typer(
     name="vigil",
@@ -79,7 +80,7 @@ def config_check(file: Annotated[Path, typer.Argument(help="Config file to check
         raise typer.Exit(2) from None
     typer.echo(
         f"{file}: OK ({len(cfg.cameras)} camera(s), profile {cfg.model.profile}, "
-        f"database {_mask(cfg.storage.database_url)})"
+        f"database {mask_url(cfg.storage.database_url)})"
     )
 
 
@@ -89,12 +90,6 @@ def config_default() -> None:
     from vigil.config_doc import render_default_config
 
     sys.stdout.write(render_default_config())
-
-
-def _mask(url: str) -> str:
-    from vigil.secrets import mask_url
-
-    return mask_url(url)
 
 
 def _print_update(tz: zoneinfo.ZoneInfo) -> Any:
@@ -128,7 +123,6 @@ def _install_signals(app_obj: Any) -> None:
 
 def _start_app(cfg: VigilConfig, *, pace: bool) -> Any:
     from vigil.app import App
-    from vigil.secrets import mask_url
 
     app_obj = App(cfg, pace=pace)
     try:
@@ -198,7 +192,6 @@ def demo(
 ) -> None:
     """Run the demo: generated clip, embedded defaults, faster than real time."""
     from vigil.scene import generate_scene
-    from vigil.secrets import mask_url
 
     cfg = _load(config)
     if not verbose:

@@ -311,8 +311,3 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Vi
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read: {exc}")]) from None
     return parse_config(text, source=str(p), env=env)
-
-
-def masked(text: str) -> str:
-    """Mask credentials in text that may contain URLs."""
-    return mask_url(text)
