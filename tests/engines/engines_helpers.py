@@ -23,31 +23,35 @@ def _byte_vocab() -> dict[str, int]:
     return vocab
 
 
+def _tiny_towers(vocab_size: int, image_size: int) -> dict[str, dict[str, int]]:
+    """Text and vision tower sizes shared by the tiny CLIP and SigLIP models."""
+    layers = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2}
+    return {
+        "text_config": {
+            **layers,
+            "num_attention_heads": 2,
+            "vocab_size": vocab_size,
+            "max_position_embeddings": 96,
+            "bos_token_id": 0,
+            "eos_token_id": 1,
+            "pad_token_id": 1,
+        },
+        "vision_config": {
+            **layers,
+            "num_attention_heads": 2,
+            "image_size": image_size,
+            "patch_size": 8,
+        },
+    }
+
+
 def save_tiny_clip(folder: Path, *, image_size: int = 32, seed: int = 0) -> Path:
     """Write a tiny CLIPModel + tokenizer + image processor with ``save_pretrained``."""
     from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPTokenizer
 
     vocab = _byte_vocab()
     cfg = CLIPConfig(
-        text_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "vocab_size": len(vocab),
-            "max_position_embeddings": 96,
-            "bos_token_id": 0,
-            "eos_token_id": 1,
-            "pad_token_id": 1,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": image_size,
-            "patch_size": 8,
-        },
+        **_tiny_towers(len(vocab), image_size),
         projection_dim=16,
     )
     torch.manual_seed(seed)
@@ -68,25 +72,7 @@ def save_tiny_siglip(folder: Path, *, image_size: int = 32, seed: int = 0) -> Pa
 
     vocab = _byte_vocab()
     cfg = SiglipConfig(
-        text_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "vocab_size": len(vocab),
-            "max_position_embeddings": 96,
-            "bos_token_id": 0,
-            "eos_token_id": 1,
-            "pad_token_id": 1,
-        },
-        vision_config={
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 2,
-            "image_size": image_size,
-            "patch_size": 8,
-        },
+        **_tiny_towers(len(vocab), image_size),
     )
     torch.manual_seed(seed)
     model = SiglipModel(cfg).eval()
