@@ -83,7 +83,8 @@ def make_engine(config: StorageConfig) -> Engine:
         kwargs.update(
             pool_pre_ping=True,
             pool_size=config.pool_size,
-            connect_args={"connect_timeout": max(1, round(config.connect_timeout_s))},
+            pool_timeout=config.connect_timeout_s,
+            connect_args=postgres_connect_args(config, url_options=url.query.get("options")),
         )
     else:
         raise StorageError(
@@ -97,6 +98,32 @@ def make_engine(config: StorageConfig) -> Engine:
     if backend == "sqlite":
         _sqlite_setup(engine, config)
     return engine
+
+
+def postgres_connect_args(
+    config: StorageConfig, *, url_options: str | tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """libpq settings that bound every wait on PostgreSQL: connecting, each statement and
+    lock wait, and a peer that vanished or hangs (TCP keepalives and user timeout).
+
+    ``options`` given in the URL (e.g. a search_path) are kept, and win over these."""
+    idle = max(1, round(config.tcp_keepalive_s))
+    interval = max(1, idle // 3)
+    count = 3
+    statement_ms = int(config.statement_timeout_s * 1000)
+    return {
+        "connect_timeout": max(1, round(config.connect_timeout_s)),
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": interval,
+        "keepalives_count": count,
+        # unacknowledged data (a server that stopped reading) fails the socket after this
+        "tcp_user_timeout": (idle + interval * count) * 1000,
+        "options": " ".join(
+            [f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}"]
+            + ([url_options] if isinstance(url_options, str) else list(url_options or ()))
+        ),
+    }
 
 
 def _sqlite_setup(engine: Engine, config: StorageConfig) -> None:

@@ -14,6 +14,7 @@ import errno
 import logging
 import os
 import re
+import stat
 import threading
 import time
 import uuid
@@ -40,6 +41,19 @@ _SAFE_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 _TMP_PREFIX = ".tmp-"
 #: Files not in the database (a crash between writing and recording) are deleted after this.
 ORPHAN_GRACE_S = 3600.0
+#: Written into the media folder by Vigil: marks it as Vigil's own.
+MARKER = ".vigil-media"
+#: The only files retention may delete without a database row: what Vigil itself writes,
+#: ``<YYYY-MM-DD>/<incident id>/`` + a keyframe, a clip, or a temporary file of either.
+_OWN_FILE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}/[A-Za-z0-9][A-Za-z0-9._:-]{0,127}/"
+    r"(keyframe-[a-z0-9_-]+-\d+\.jpg|clip-\d+\.mp4|\.tmp-[0-9a-f]{32}\.(jpg|mp4))$"
+)
+
+
+def is_vigil_media_path(relative: str) -> bool:
+    """True for a path (relative to the media dir) of the shape Vigil writes media under."""
+    return bool(_OWN_FILE.match(relative)) and ".." not in relative.split("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +91,13 @@ class MediaStore:
         self._clock = clock
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            marker = self.root / MARKER
+            if not marker.exists():
+                marker.write_text(
+                    "This folder holds Vigil's keyframes and clips; retention deletes only "
+                    "files Vigil wrote here.\n",
+                    encoding="utf-8",
+                )
         except OSError as exc:
             raise MediaError(f"storage.media_dir {str(self.root)!r}: cannot create: {exc}") from exc
 
@@ -247,6 +268,8 @@ class MediaStore:
         for row_id, ref, reason in victims:
             try:
                 path = self.path_of(ref)
+                if (self.root / ref.path).is_symlink():
+                    raise MediaError(f"media path {ref.path!r} is a symbolic link")
                 path.unlink(missing_ok=True)
             except MediaError as exc:
                 log.error("retention: not deleting %r: %s", ref.path, exc)
@@ -296,15 +319,23 @@ class MediaStore:
         )
 
     def _delete_orphans(self, known: set[str], now: float) -> int:
+        """Delete files Vigil wrote (by their path shape) that the database does not know.
+
+        Anything else under the media dir is never touched, symbolic links are never
+        followed nor deleted, and each deletion is logged.
+        """
         count = 0
-        for dirpath, _dirs, files in os.walk(self.root):
+        for dirpath, _dirs, files in os.walk(self.root, followlinks=False):
             for name in files:
                 full = Path(dirpath) / name
                 rel = full.relative_to(self.root).as_posix()
-                if rel in known:
+                if rel in known or not is_vigil_media_path(rel):
                     continue
                 try:
-                    if now - full.stat().st_mtime < ORPHAN_GRACE_S:
+                    st = full.lstat()
+                    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+                        continue
+                    if now - st.st_mtime < ORPHAN_GRACE_S:
                         continue
                     full.unlink()
                 except OSError:
@@ -329,11 +360,12 @@ class RetentionSweeper:
         self._thread = threading.Thread(target=self._run, name="vigil-retention", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop after the current sweep."""
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Stop after the current sweep, waiting at most ``timeout_s`` for it (a sweep stuck
+        on the database is left to end by itself in its daemon thread)."""
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=60)
+            self._thread.join(timeout=timeout_s)
             self._thread = None
 
     def _run(self) -> None:

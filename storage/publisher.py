@@ -150,9 +150,10 @@ class OutboxPublisher:
             with contextlib.suppress(RuntimeError):  # loop closing
                 loop.call_soon_threadsafe(wake.set)
 
-    def stop(self, drain_timeout_s: float = 5.0) -> None:
+    def stop(self, drain_timeout_s: float = 5.0, *, join_timeout_s: float | None = None) -> None:
         """Send what is pending for up to ``drain_timeout_s``, then stop; rows still unsent
-        stay in the outbox for the next start."""
+        stay in the outbox for the next start. ``join_timeout_s`` bounds the whole wait (a
+        send in flight is then abandoned: its rows are sent again at the next start)."""
         thread = self._thread
         if thread is None:
             return
@@ -160,10 +161,17 @@ class OutboxPublisher:
         self._stopping = True
         self.notify()
         grace = drain_timeout_s + (self.kafka.request_timeout_s if self.kafka else 0) + 10
+        if join_timeout_s is not None:
+            grace = join_timeout_s
         thread.join(timeout=grace)
-        if thread.is_alive():
-            log.warning("outbox publisher did not stop within %.0f s", grace)
         self._thread = None
+        if thread.is_alive():
+            # blocked on the database or the broker: do not ask the database again here
+            log.warning(
+                "outbox publisher did not stop within %.1f s; unsent rows go at the next start",
+                grace,
+            )
+            return
         left = self._safe_backlog()
         if left:
             log.info("outbox publisher stopped with %d messages pending (sent on next start)", left)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from detectors.types import IncidentStatus, IncidentUpdate
+from detectors.types import IncidentStatus, IncidentUpdate, ScorePoint, UpdateKind
 from reports.types import Report, Severity
 from storage import messages
 from storage.models import (
@@ -210,14 +210,30 @@ def _apply(inc: Incident, update: IncidentUpdate) -> None:
     inc.close_reason = update.close_reason
 
 
-def add_report(session: Session, *, report: Report, now_s: float) -> int | None:
+def add_report(
+    session: Session, *, report: Report, now_s: float, dedupe: bool = False
+) -> int | None:
     """Store a later report of an incident and its outbox row; returns its ``seq``.
 
-    None if the incident is unknown (the caller turns that into a clear error).
+    None if the incident is unknown (the caller turns that into a clear error). With
+    ``dedupe``, a report already stored (same incident version, backend, title and summary:
+    a replay of the journal) is not stored again and its ``seq`` is returned.
     """
     inc = session.get(Incident, report.incident_id)
     if inc is None:
         return None
+    if dedupe:
+        seq = session.scalar(
+            select(ReportRow.seq).where(
+                ReportRow.incident_id == report.incident_id,
+                ReportRow.incident_version == report.incident_version,
+                ReportRow.backend == report.backend,
+                ReportRow.title == report.title,
+                ReportRow.summary == report.summary,
+            )
+        )
+        if seq is not None:
+            return int(seq)
     rec = _insert_report(session, report=report, now_s=now_s)
     media = media_refs(session, incident_id=report.incident_id)
     _add_report_outbox(session, report=rec, incident=inc, media=media, now_s=now_s)
@@ -323,6 +339,51 @@ def _report_record(row: ReportRow) -> ReportRecord:
         fallback_reason=row.fallback_reason,
         created_ts_s=row.created_ts_s,
     )
+
+
+# --- crash recovery ------------------------------------------------------------------------
+
+
+def interrupted_closes(session: Session, *, now_s: float, reason: str) -> list[IncidentUpdate]:
+    """Close updates for every incident still open on camera (left by a process that died).
+
+    Each closes at the incident's last known time, one version above its newest, with the
+    cues and timeline of its newest update.
+    """
+    out: list[IncidentUpdate] = []
+    for inc in session.scalars(
+        select(Incident).where(Incident.closed_ts_s.is_(None)).order_by(Incident.opened_ts_s)
+    ):
+        last = session.scalars(
+            select(IncidentUpdateRow)
+            .where(IncidentUpdateRow.incident_id == inc.id)
+            .order_by(IncidentUpdateRow.version.desc())
+            .limit(1)
+        ).first()
+        out.append(
+            IncidentUpdate(
+                incident_id=inc.id,
+                version=inc.version + 1,
+                kind=UpdateKind.CLOSE,
+                camera_id=inc.camera_id,
+                event_type=inc.event_type,
+                ts_s=max(now_s, inc.last_ts_s),
+                opened_ts_s=inc.opened_ts_s,
+                closed_ts_s=inc.last_ts_s,
+                score=inc.score,
+                peak_score=inc.peak_score,
+                mean_score=inc.mean_score,
+                zone=inc.zone,
+                onset_pts_s=inc.onset_pts_s,
+                cues=dict(last.cues or {}) if last is not None else {},
+                timeline=tuple(
+                    ScorePoint(float(p[0]), float(p[1]))
+                    for p in ((last.timeline or []) if last is not None else [])
+                ),
+                close_reason=reason,
+            )
+        )
+    return out
 
 
 # --- operator feedback ---------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -56,10 +57,40 @@ class StorageConfig(BaseModel):
         "FULL",
         description="SQLite fsync policy: FULL survives power loss; NORMAL is faster (WAL).",
     )
+    journal_dir: str | None = Field(
+        None,
+        description="Where accepted incident updates are journalled (fsync'd) before the "
+        "database stores them; replayed at start. Keep it on a local disk, outside media_dir. "
+        "Default: a 'journal' folder beside the SQLite database file, else data/journal.",
+    )
     pool_size: int = Field(5, ge=1, le=100, description="PostgreSQL connection pool size.")
     connect_timeout_s: float = Field(
         10.0, gt=0, le=300, description="PostgreSQL: give up connecting after this."
     )
+    statement_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL: a statement (or a lock wait) running longer is cancelled.",
+    )
+    tcp_keepalive_s: float = Field(
+        10.0,
+        ge=1,
+        le=3600,
+        description="PostgreSQL: TCP keepalive idle time; a dead server is noticed within "
+        "about twice this.",
+    )
+
+    def journal_path(self) -> Path:
+        """The journal folder: ``journal_dir``, else beside the SQLite file, else data/journal."""
+        if self.journal_dir:
+            return Path(self.journal_dir).expanduser()
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            db = url.removeprefix("sqlite:///").split("?", 1)[0]
+            if db and db != ":memory:" and not db.startswith("file:"):
+                return Path(db).expanduser().parent / "journal"
+        return Path("data/journal")
 
 
 class KafkaConfig(BaseModel):

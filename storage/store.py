@@ -195,11 +195,14 @@ class Store:
                 ) from exc
             raise
 
-    def add_report(self, report: Report) -> int:
-        """Store a later report of an incident and its outbox row; returns the report's seq."""
+    def add_report(self, report: Report, *, dedupe: bool = False) -> int:
+        """Store a later report of an incident and its outbox row; returns the report's seq.
+
+        With ``dedupe`` the same report stored before is not stored twice (journal replay).
+        """
         what = f"adding report for incident {report.incident_id!r}"
         with self._write(what) as s:
-            seq = repo.add_report(s, report=report, now_s=self._clock())
+            seq = repo.add_report(s, report=report, now_s=self._clock(), dedupe=dedupe)
         if seq is None:
             raise ConstraintViolation(f"{what}: no such incident in {self.url_masked}")
         return seq
@@ -238,6 +241,15 @@ class Store:
         if status is None:
             raise ConstraintViolation(f"{what}: no such incident in {self.url_masked}")
         return status
+
+    def interrupted_closes(self, reason: str = "interrupted") -> list[IncidentUpdate]:
+        """Close updates for the incidents an earlier process left open (not stored yet:
+        the caller records them, through the journal)."""
+        now = self._clock()
+        return self._read(
+            "listing incidents left open",
+            lambda s: repo.interrupted_closes(s, now_s=now, reason=reason),
+        )
 
     # --- reads ----------------------------------------------------------------------------
 

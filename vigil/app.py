@@ -4,9 +4,10 @@ Data flow: Supervisor (reader threads) -> FrameQueue -> inference loop (window b
 detectors) -> reports -> one DB transaction per update (incident, report, outbox) -> publisher
 (Kafka or in-process subscribers).
 
-Nothing accepted is dropped: an update the database refuses for now is kept (in order) and
-retried; one it refuses for good, or that is still unsaved at exit, goes to a local spool that
-the next start replays.
+Nothing accepted is lost: an update is accepted once the durable recorder has it in its
+fsync'd journal; a writer thread stores journal entries in the database in order, so detection
+never waits on the database, and what is not stored at exit (or at a SIGKILL) is replayed at
+the next start. Incidents an earlier process left open are closed as ``interrupted`` first.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from detectors.lifecycle import CameraDetector
 from detectors.types import IncidentUpdate, UpdateKind
@@ -25,9 +26,10 @@ from engines.types import Scorer, Scores
 from reports.evidence import CameraInfo, build_evidence
 from reports.service import ReportService
 from reports.types import Report
-from storage.errors import ConstraintViolation, StorageError
+from storage.journal import Entry, Journal, JournalError, Pending, import_legacy_spool
 from storage.media import ClipCollector, MediaStore, RetentionSweeper
 from storage.publisher import OutboxPublisher
+from storage.recorder import DurableRecorder, interrupted_closes
 from storage.records import MediaRef
 from storage.store import Store
 from streamer.queue import FrameQueue
@@ -35,16 +37,16 @@ from streamer.source import SourceSpec
 from streamer.supervisor import Supervisor
 from streamer.types import Frame, Window
 from streamer.window import WindowBuffer
-from vigil import spool
 from vigil.config import CameraConfig, VigilConfig
-from vigil.spool import Pending
 
 log = logging.getLogger(__name__)
 
 UpdateCallback = Callable[[IncidentUpdate, Report | None], None]
 
-#: Seconds between retries of updates the database refused, and between live ticks.
-RETRY_S = 1.0
+#: Seconds between live ticks.
+TICK_S = 1.0
+#: Name of the spool file older Vigil versions wrote beside the media directory.
+LEGACY_SPOOL = "unsaved-updates.jsonl"
 
 
 @dataclass
@@ -66,7 +68,8 @@ class RunStats:
     by_camera: dict[str, int] = field(default_factory=dict)
     scorer_errors: int = 0
     bad_frames: int = 0
-    spooled: int = 0
+    #: Updates that could not be accepted durably (journal and database both failed).
+    lost: int = 0
 
 
 class App:
@@ -80,8 +83,9 @@ class App:
         self.config = config
         self.pace = pace
         self.max_batch = max_batch
-        #: How long stop() keeps retrying refused updates before spooling them.
-        self.exit_retry_s = 10.0
+        #: stop() returns within about this many seconds, whatever the database does
+        #: (accepted updates not stored by then stay in the journal for the next start).
+        self.stop_timeout_s = 4.5
         self.stats = RunStats()
         self._stop = threading.Event()
         self._started: list[str] = []
@@ -92,13 +96,10 @@ class App:
         self._last_frame: dict[str, Frame] = {}
         self._arrival: dict[str, float] = {}
         self._clips: list[_Clip] = []
-        self._unsaved: deque[Pending] = deque()
-        self._unsaved_reports: deque[Report] = deque()
-        self._unsaved_logged = float("-inf")
         self._scorer_error_logged = float("-inf")
         self._lock = threading.RLock()
-        self._spool = spool.spool_path(config.storage.media_dir)
         self.store: Store | None = None
+        self.recorder: DurableRecorder | None = None
         self.media: MediaStore | None = None
         self.publisher: OutboxPublisher | None = None
         self.reports: ReportService | None = None
@@ -137,15 +138,31 @@ class App:
     def _open_storage(self) -> None:
         self.store = Store.open(self.config.storage)
         self._started.append("storage")
+        self.recorder = DurableRecorder(
+            self.store, Journal(self.config.storage.journal_path()), on_stored=self._stored
+        )
+        found = self.recorder.start()  # JournalError if the journal cannot be written
+        self._started.append("recorder")
+        legacy = Path(self.config.storage.media_dir).expanduser().resolve().parent / LEGACY_SPOOL
+        imported = import_legacy_spool(legacy, self.recorder.submit_update)
+        self._close_interrupted(found.entries + tuple(imported))
         self.media = MediaStore(self.config.storage)
         self.sweeper = RetentionSweeper(self.media, self.store)
         self.sweeper.start()
         self._started.append("retention")
-        replay = spool.take(self._spool)
-        if replay:
-            log.warning("replaying %d incident update(s) from %s", len(replay), self._spool)
-            self._unsaved.extend(replay)
-            self._flush_unsaved()
+
+    def _close_interrupted(self, replayed: tuple[Entry, ...]) -> None:
+        """Close, before any camera starts, the incidents an earlier process left open."""
+        assert self.store is not None and self.recorder is not None
+        for upd in interrupted_closes(self.store, replayed, now_s=time.time()):
+            log.warning(
+                "incident %s (%s on %s) was left open by an earlier run: closed as %s",
+                upd.incident_id,
+                upd.event_type,
+                upd.camera_id,
+                upd.close_reason,
+            )
+            self._accept(Pending(upd))
 
     def _start_publisher(self) -> None:
         assert self.store is not None
@@ -238,34 +255,53 @@ class App:
         self._stop.set()
 
     def stop(self) -> None:
-        """Stop in reverse start order: sources (closing open incidents), reports, bus, DB."""
+        """Stop in reverse start order: sources (closing open incidents), reports, bus, DB.
+
+        Returns within about ``stop_timeout_s`` whatever the database does: accepted updates
+        the database has not stored by then stay in the journal for the next start.
+        """
         self._stop.set()
+        deadline = time.monotonic() + self.stop_timeout_s
+
+        def left(cap: float) -> float:
+            return max(0.1, min(cap, deadline - time.monotonic()))
+
         for step in reversed(self._started):
             if step == "sources":
-                self._stop_sources()
+                self._stop_sources(left(1.5))
                 continue
             try:
                 if step == "scorer" and self.scorer is not None:
                     self.scorer.close()
                 elif step == "reports" and self.reports is not None:
-                    self.reports.stop()
-                    self._flush_unsaved()  # generated reports that arrived last
+                    self.reports.stop(timeout_s=left(1.0))
                 elif step == "publisher" and self.publisher is not None:
-                    self.publisher.stop()
+                    if self.recorder is not None:  # the last updates, so they are published
+                        self.recorder.wait_idle(left(1.0))
+                    self.publisher.stop(drain_timeout_s=left(1.0), join_timeout_s=left(1.5))
                 elif step == "retention" and self.sweeper is not None:
-                    self.sweeper.stop()
+                    self.sweeper.stop(timeout_s=left(0.5))
+                elif step == "recorder" and self.recorder is not None:
+                    self.recorder.stop(timeout_s=left(3.0))
+                    self.stats.lost += self.recorder.stats.lost
                 elif step == "storage" and self.store is not None:
-                    self._retry_unsaved_before_exit(self.exit_retry_s)
                     self.store.close()
             except Exception:
                 log.exception("error while stopping %s", step)
         self._started.clear()
-        log.info("vigil stopped")
+        if self.stats.lost:
+            log.error(
+                "vigil stopped; %d incident update(s) could not be kept (see the errors above)",
+                self.stats.lost,
+            )
+        else:
+            log.info("vigil stopped")
 
-    def _stop_sources(self) -> None:
+    def _stop_sources(self, timeout_s: float) -> None:
         # each step on its own: a failure in one must not skip closing the incidents
+        supervisor = self.supervisor
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("readers", self.supervisor.stop if self.supervisor else lambda: None),
+            ("readers", (lambda: supervisor.stop(timeout_s)) if supervisor else lambda: None),
             ("queued frames", self._drain_queue),
             ("open incidents", lambda: self._finish_all("shutdown")),
         ]
@@ -287,13 +323,10 @@ class App:
                 self._process(frames)
                 if progress is not None:
                     progress(self.stats)
-            if time.monotonic() - last_tick >= RETRY_S:
+            if self.pace and time.monotonic() - last_tick >= TICK_S:
                 last_tick = time.monotonic()
                 with self._lock:
-                    if self._unsaved or self._unsaved_reports:
-                        self._flush_unsaved()
-                    if self.pace:
-                        self._tick_live()
+                    self._tick_live()
             if not frames and self.supervisor.ended():
                 self._drain_queue()
                 self._finish_all("stream_ended")
@@ -432,8 +465,7 @@ class App:
             report: Report | None = None
             if upd.kind in (UpdateKind.OPEN, UpdateKind.CLOSE) and self.reports is not None:
                 report = self.reports.initial(evidence)
-            self._unsaved.append(Pending(upd, report, media))
-            self._flush_unsaved()
+            self._accept(Pending(upd, report, media))
             if upd.kind is UpdateKind.CLOSE and self.reports is not None:
                 self.reports.submit(evidence)
             for cb in self._on_update:
@@ -442,93 +474,62 @@ class App:
                 except Exception:
                     log.exception("incident update callback failed")
 
-    def _flush_unsaved(self) -> bool:
-        """Write kept updates (then kept reports) in order; False while the DB refuses them.
+    def _accept(self, item: Pending) -> None:
+        """Hand an update to the durable recorder (journal first, then the database)."""
+        assert self.recorder is not None
+        try:
+            self.recorder.submit_update(item)
+        except JournalError:
+            self._store_directly(item)
 
-        A transient refusal (database down, locked, disk full) keeps everything for a retry;
-        a permanent one (a constraint, a value the DB rejects) spools that item and goes on.
-        """
+    def _store_directly(self, item: Pending) -> None:
+        """The journal refused (disk full?): try the database at once, else count a loss."""
         assert self.store is not None
-        with self._lock:
-            while self._unsaved:
-                item = self._unsaved[0]
-                try:
-                    self.store.record(item.update, report=item.report)
-                except ConstraintViolation as exc:
-                    self._spool_items([item], f"refused by the database: {exc}")
-                except StorageError as exc:
-                    self._log_unsaved(exc)
-                    return False
-                except Exception as exc:
-                    log.exception("incident %s not storable", item.update.incident_id)
-                    self._spool_items([item], f"not storable: {exc}")
-                else:
-                    for ref in item.media:
-                        self._add_media(ref)
-                self._unsaved.popleft()
-                if self.publisher is not None:
-                    self.publisher.notify()
-            while self._unsaved_reports:
-                report = self._unsaved_reports[0]
-                try:
-                    self.store.add_report(report)
-                except ConstraintViolation as exc:
-                    log.error("report of incident %s refused: %s", report.incident_id, exc)
-                except StorageError as exc:
-                    self._log_unsaved(exc)
-                    return False
-                self._unsaved_reports.popleft()
-                if self.publisher is not None:
-                    self.publisher.notify()
-        return True
-
-    def _log_unsaved(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._unsaved_logged >= 10.0:
-            self._unsaved_logged = now
+        upd = item.update
+        try:
+            self.store.record(upd, report=item.report)
+            for ref in item.media:
+                self.store.add_media(ref)
+        except Exception as exc:
+            self.stats.lost += 1
             log.error(
-                "database write failed, %d update(s) and %d report(s) kept for retry: %s",
-                len(self._unsaved),
-                len(self._unsaved_reports),
+                "incident %s version %d LOST: neither the journal nor the database took it: %s",
+                upd.incident_id,
+                upd.version,
                 exc,
             )
-
-    def _spool_items(self, items: list[Pending], why: str) -> None:
-        try:
-            spool.append(self._spool, items)
-        except OSError as exc:
-            log.error(
-                "%d incident update(s) %s, and the spool failed too: %s", len(items), why, exc
-            )
             return
-        self.stats.spooled += len(items)
-        log.error("%d incident update(s) %s; kept in %s", len(items), why, self._spool)
+        log.error(
+            "incident %s version %d stored directly; the journal cannot be written",
+            upd.incident_id,
+            upd.version,
+        )
+        self._stored(None)
 
-    def _retry_unsaved_before_exit(self, timeout_s: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not self._flush_unsaved() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        with self._lock:
-            if self._unsaved:
-                items = list(self._unsaved)
-                self._unsaved.clear()
-                self._spool_items(items, "could not be stored before exit")
-            if self._unsaved_reports:
-                log.error(
-                    "%d generated report(s) not stored before exit (template reports stand)",
-                    len(self._unsaved_reports),
-                )
+    def _stored(self, _entry: Entry | None) -> None:
+        """The database took an entry: the publisher has a new outbox row."""
+        if self.publisher is not None:
+            self.publisher.notify()
 
     def _generated_report(self, report: Report) -> None:
         """A report from the LLM backend (or its fallback) arrived on a worker thread."""
-        self._unsaved_reports.append(report)
-        if self.store is None:
+        if self.recorder is None:
             return
-        if self._lock.acquire(timeout=0.1):  # else the run loop flushes it within a second
-            try:
-                self._flush_unsaved()
-            finally:
-                self._lock.release()
+        try:
+            self.recorder.submit_report(report)
+        except JournalError:
+            log.error(
+                "generated report of incident %s not kept (the template report stands)",
+                report.incident_id,
+            )
+
+    def _add_media(self, ref: MediaRef) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self.recorder.submit_media(ref)
+        except JournalError as exc:
+            log.warning("media %s not recorded: %s", ref.path, exc)
 
     # -- media -----------------------------------------------------------------------------
 
@@ -540,14 +541,6 @@ class App:
         except Exception as exc:
             log.warning("incident %s: keyframe not saved: %s", upd.incident_id, exc)
             return None
-
-    def _add_media(self, ref: MediaRef) -> None:
-        if self.store is None:
-            return
-        try:
-            self.store.add_media(ref)
-        except Exception as exc:
-            log.warning("media %s not recorded: %s", ref.path, exc)
 
     def _start_clip(self, upd: IncidentUpdate) -> None:
         buf = self._windows.get(upd.camera_id)
@@ -582,9 +575,5 @@ class App:
             log.warning("incident %s: clip not saved: %s", clip.incident_id, exc)
             return None
         if record:
-            pending = [p for p in self._unsaved if p.update.incident_id == clip.incident_id]
-            if pending:
-                pending[-1].media.append(ref)  # recorded once its incident is stored
-            else:
-                self._add_media(ref)
+            self._add_media(ref)  # journalled after its incident's update: stored after it
         return ref

@@ -159,6 +159,8 @@ def run(
         stats.opened,
         stats.closed,
     )
+    if app_obj.stats.lost:
+        raise typer.Exit(1)
 
 
 @app.command("sample-clip")

@@ -12,6 +12,7 @@ import pytest
 
 from detectors.types import IncidentUpdate, UpdateKind
 from engines.types import Scores
+from storage.journal import Journal
 from storage.store import Store
 from streamer.types import Frame, Window
 from vigil.app import App
@@ -42,13 +43,15 @@ cameras:
     blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the database
     try:
         app.run()
-        assert app._unsaved, "updates should be waiting while the database is locked"
-        kept = len(app._unsaved)
+        assert app.recorder is not None
+        # every update was accepted (journalled) while the database refused to store any
+        assert app.recorder.backlog() >= len(seen) > 0, "updates should wait in the journal"
+        assert app.recorder.stats.stored == 0
     finally:
         blocker.rollback()
         blocker.close()
-    app.stop()  # retries what was kept, in order
-    assert kept == len(seen)
+    app.stop()  # stores what was kept, in order
+    assert app.stats.lost == 0
     store = Store.open(cfg.storage, create_if_empty=False)
     try:
         rows = store.list_incidents()
@@ -94,12 +97,12 @@ def _stored_versions(cfg: VigilConfig) -> set[tuple[str, str, int]]:
         store.close()
 
 
-def test_updates_unsaved_at_exit_are_spooled_and_replayed_at_next_start(
+def test_updates_unsaved_at_exit_stay_in_the_journal_and_are_replayed_at_next_start(
     tmp_path: Path, scene_clip: Callable[..., Path]
 ) -> None:
     cfg = _config(tmp_path, scene_clip("demo", 0))
     app = App(cfg, pace=False)
-    app.exit_retry_s = 0.5
+    app.stop_timeout_s = 1.0
     app.start()
     seen: list[tuple[str, int]] = []
     app.on_update(lambda u, r: seen.append((u.incident_id, u.version)))
@@ -107,21 +110,31 @@ def test_updates_unsaved_at_exit_are_spooled_and_replayed_at_next_start(
     blocker.execute("BEGIN EXCLUSIVE")
     try:
         app.run()
-        app.stop()  # the database is still locked: the updates go to the spool
+        app.stop()  # the database is still locked: the updates stay in the journal
     finally:
         blocker.rollback()
         blocker.close()
-    assert app.stats.spooled == len(seen) > 0
-    assert (tmp_path / "unsaved-updates.jsonl").exists()
+    assert len(seen) > 0 and app.stats.lost == 0
+    assert _journal_backlog(tmp_path / "journal") >= len(seen)
+    assert not (tmp_path / "unsaved-updates.jsonl").exists()  # nothing beside the media dir
     assert _stored_versions(cfg) == set()
 
     again = App(cfg.model_copy(update={"cameras": []}), pace=False)
-    again.start()  # replays the spool
+    again.start()  # replays the journal
     again.stop()
     stored = _stored_versions(cfg)
+    # exactly what was accepted: no update lost, none invented (the closes were journalled)
     assert {(i, v) for _, i, v in stored} == set(seen)
     assert sorted({t for t, _, _ in stored}) == ["fall", "fire"]
-    assert not (tmp_path / "unsaved-updates.jsonl").exists()
+    assert _journal_backlog(tmp_path / "journal") == 0
+
+
+def _journal_backlog(folder: Path) -> int:
+    journal = Journal(folder)
+    try:
+        return len(journal.open().entries)
+    finally:
+        journal.close()
 
 
 def test_a_failing_scorer_batch_costs_frames_not_the_process(

@@ -1,0 +1,1 @@
+"""Test support shared by the stage test folders: wait helpers, fault-injecting proxies."""
