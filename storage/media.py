@@ -41,8 +41,6 @@ _SAFE_LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 _TMP_PREFIX = ".tmp-"
 #: Files not in the database (a crash between writing and recording) are deleted after this.
 ORPHAN_GRACE_S = 3600.0
-#: Written into the media folder by Vigil: marks it as Vigil's own.
-MARKER = ".vigil-media"
 #: The only files retention may delete without a database row: what Vigil itself writes,
 #: ``<YYYY-MM-DD>/<incident id>/`` + a keyframe, a clip, or a temporary file of either.
 _OWN_FILE = re.compile(
@@ -91,13 +89,6 @@ class MediaStore:
         self._clock = clock
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            marker = self.root / MARKER
-            if not marker.exists():
-                marker.write_text(
-                    "This folder holds Vigil's keyframes and clips; retention deletes only "
-                    "files Vigil wrote here.\n",
-                    encoding="utf-8",
-                )
         except OSError as exc:
             raise MediaError(f"storage.media_dir {str(self.root)!r}: cannot create: {exc}") from exc
 
