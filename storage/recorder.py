@@ -169,7 +169,8 @@ class DurableRecorder:
                 media=media,
             )
         except JournalError as exc:
-            log.error("%s not journalled: %s", _describe(pending, report, media), exc)
+            what = Entry(0, kind, pending=pending, report=report, media=media)  # type: ignore[arg-type]
+            log.error("%s not journalled: %s", what.describe(), exc)
             raise
         self.stats.accepted += 1
         self._enqueue(entry)
@@ -311,16 +312,6 @@ class DurableRecorder:
                 "y" if self.backlog() == 1 else "ies",
                 exc,
             )
-
-
-def _describe(pending: Pending | None, report: Report | None, media: MediaRef | None) -> str:
-    if pending is not None:
-        u = pending.update
-        return f"incident {u.incident_id} version {u.version} ({u.kind.value})"
-    if report is not None:
-        return f"report of incident {report.incident_id}"
-    assert media is not None
-    return f"media {media.path}"
 
 
 def interrupted_closes(
