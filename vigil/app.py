@@ -26,8 +26,10 @@ from engines.types import Scorer, Scores
 from reports.evidence import CameraInfo, build_evidence
 from reports.service import ReportService
 from reports.types import Report
+from storage.errors import MediaError
 from storage.journal import Entry, Journal, JournalError, Pending, import_legacy_spool
 from storage.media import ClipCollector, MediaStore, RetentionSweeper
+from storage.paths import path_problems
 from storage.publisher import OutboxPublisher
 from storage.recorder import DurableRecorder, interrupted_closes
 from storage.records import MediaRef
@@ -136,6 +138,9 @@ class App:
         )
 
     def _open_storage(self) -> None:
+        problems = path_problems(self.config.storage)
+        if problems:  # retention sweeps media_dir: never start on a folder it could harm
+            raise MediaError("; ".join(str(p) for p in problems))
         self.store = Store.open(self.config.storage)
         self._started.append("storage")
         self.recorder = DurableRecorder(

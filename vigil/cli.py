@@ -6,7 +6,6 @@ import datetime as dt
 import importlib
 import json
 import logging
-import shutil
 import signal
 import sys
 import zoneinfo
@@ -73,7 +72,7 @@ def _main(
 def config_check(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
     """Validate a config file; print every problem as FILE:LINE key.path: message."""
     try:
-        cfg = load_config(file)
+        cfg = load_config(file, check_paths=True)
     except ConfigError as exc:
         for issue in exc.issues:
             typer.echo(str(issue), err=True)
@@ -142,7 +141,7 @@ def run(
     ] = False,
 ) -> None:
     """Watch the configured cameras until Ctrl-C / SIGTERM, or until every file source ended."""
-    cfg = _load(config)
+    cfg = _load(config, check_paths=True)
     if not cfg.cameras:
         typer.echo(f"{config}: no cameras configured", err=True)
         raise typer.Exit(2)
@@ -190,26 +189,32 @@ def demo(
         "configs/demo.yaml"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the generated demo clip.")] = 0,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset",
+            help="Also reset data the demo did not create (only Vigil's database, journal "
+            "and media files are deleted).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False,
 ) -> None:
     """Run the demo: generated clip, embedded defaults, faster than real time."""
+    from storage.paths import sqlite_file
+    from vigil.demo import DemoRefused, prepare_demo_storage
     from vigil.scene import generate_scene
 
-    cfg = _load(config)
+    cfg = _load(config, check_paths=True)
     if not verbose:
         logging.getLogger().setLevel(logging.WARNING)
     db_url = cfg.storage.database_url
-    if not db_url.startswith("sqlite:///"):
-        typer.echo("the demo only runs on an SQLite database (sqlite:///...)", err=True)
-        raise typer.Exit(2)
-    db_path = Path(db_url.removeprefix("sqlite:///"))
-    for suffix in ("", "-wal", "-shm"):
-        p = db_path.with_name(db_path.name + suffix)
-        if p.exists():
-            p.unlink()
-    media_dir = Path(cfg.storage.media_dir)
-    if media_dir.exists() and media_dir.is_dir():
-        shutil.rmtree(media_dir)
+    try:
+        prepare_demo_storage(cfg.storage, config_file=config, reset=reset)
+    except DemoRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    db_path = sqlite_file(cfg.storage)
+    assert db_path is not None
     durations: dict[str, float] = {}
     for cam in cfg.cameras:
         clip = Path(cam.url)

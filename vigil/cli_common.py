@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 ConfigOpt = Annotated[Path, typer.Option("-c", "--config", help="Config file (YAML).")]
 
 
-def load_or_exit(path: Path) -> VigilConfig:
-    """Load a config and set up logging, or print every problem and exit 2."""
+def load_or_exit(path: Path, *, check_paths: bool = False) -> VigilConfig:
+    """Load a config and set up logging, or print every problem and exit 2.
+
+    ``check_paths``: also refuse unsafe storage folders (commands that write or delete).
+    """
     try:
-        cfg = load_config(path)
+        cfg = load_config(path, check_paths=check_paths)
     except ConfigError as exc:
         for issue in exc.issues:
             typer.echo(str(issue), err=True)

@@ -254,9 +254,17 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> i
 
 
 def parse_config(
-    text: str, *, source: str = "<config>", env: Mapping[str, str] | None = None
+    text: str,
+    *,
+    source: str = "<config>",
+    env: Mapping[str, str] | None = None,
+    check_paths_of: Path | None = None,
 ) -> VigilConfig:
-    """Parse and validate config text; raise ``ConfigError`` listing every problem."""
+    """Parse and validate config text; raise ``ConfigError`` listing every problem.
+
+    With ``check_paths_of`` (the config file's path), storage folders are also checked on disk:
+    a ``media_dir`` that retention could not sweep safely is a problem (``storage.paths``).
+    """
     env = os.environ if env is None else env
     try:
         node = yaml.compose(text, Loader=_LineLoader)
@@ -296,13 +304,27 @@ def parse_config(
             msg = msg.removeprefix("Value error, ")
             issues.append(ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg))
         raise ConfigError(issues) from None
+    if check_paths_of is not None:
+        from storage.paths import path_problems
+
+        for prob in path_problems(cfg.storage, config_file=check_paths_of):
+            loc = ("storage", prob.field)
+            issues.append(
+                ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), prob.message)
+            )
     if issues:
         raise ConfigError(issues)
     return cfg
 
 
-def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> VigilConfig:
-    """Load a config file; relative paths inside it stay relative to the working directory."""
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None, check_paths: bool = False
+) -> VigilConfig:
+    """Load a config file; relative paths inside it stay relative to the working directory.
+
+    ``check_paths`` also refuses storage folders that are unsafe to write and sweep (for the
+    commands that write: ``run``, ``demo``, ``config check``).
+    """
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -310,4 +332,4 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Vi
         raise ConfigError([ConfigIssue(str(p), None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read: {exc}")]) from None
-    return parse_config(text, source=str(p), env=env)
+    return parse_config(text, source=str(p), env=env, check_paths_of=p if check_paths else None)
