@@ -163,7 +163,11 @@ def existing_vigil_data(config: StorageConfig) -> list[str]:
     db = sqlite_file(config)
     if db is not None:
         found += [str(p) for p in _db_files(db) if p.exists()]
-    found += [str(p) for p in _journal_files(config.journal_path()) if p.exists()]
+    found += [
+        str(p)
+        for p in _journal_files(config.journal_path())
+        if p.name != LOCK_NAME and not p.name.startswith(".probe-")
+    ]
     media = Path(config.media_dir).expanduser()
     found += [str(p) for p in _media_files(media)]
     return found
