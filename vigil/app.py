@@ -12,6 +12,7 @@ the next start. Incidents an earlier process left open are closed as ``interrupt
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -23,9 +24,10 @@ from detectors.lifecycle import CameraDetector
 from detectors.types import IncidentUpdate, UpdateKind
 from engines.factory import build_scorer
 from engines.types import Scorer, Scores
-from reports.evidence import CameraInfo, build_evidence
+from reports.evidence import CameraInfo, Evidence, build_evidence
 from reports.service import ReportService
 from reports.types import Report
+from storage.clips import ClipJob, ClipWriter
 from storage.errors import MediaError
 from storage.journal import Entry, Journal, JournalError, Pending, import_legacy_spool
 from storage.media import ClipCollector, MediaStore, RetentionSweeper
@@ -109,6 +111,7 @@ class App:
         self.queue: FrameQueue | None = None
         self.supervisor: Supervisor | None = None
         self.sweeper: RetentionSweeper | None = None
+        self.clip_writer: ClipWriter | None = None
 
     # -- start / stop ----------------------------------------------------------------------
 
@@ -155,6 +158,9 @@ class App:
         self.sweeper = RetentionSweeper(self.media, self.store)
         self.sweeper.start()
         self._started.append("retention")
+        self.clip_writer = ClipWriter(self.media)
+        self.clip_writer.start()
+        self._started.append("clips")
 
     def _close_interrupted(self, replayed: tuple[Entry, ...]) -> None:
         """Close, before any camera starts, the incidents an earlier process left open."""
@@ -246,7 +252,7 @@ class App:
                 ts = last.ts_s if last is not None else time.time()
                 self._handle(det.finish(ts, "camera_removed"))
             for clip in [c for c in self._clips if c.camera_id == camera_id]:
-                self._write_clip(clip)
+                self._encode_clip(clip, self._record_clip)
             if self.scorer is not None:
                 self.scorer.reset(camera_id)
 
@@ -274,9 +280,11 @@ class App:
         for step in reversed(self._started):
             if step == "sources":
                 self._stop_sources(left(1.5))
-                continue
+                step = "clips"  # at once: the closes waiting on a clip go on before the rest
             try:
-                if step == "scorer" and self.scorer is not None:
+                if step == "clips" and self.clip_writer is not None:
+                    self.clip_writer.stop(timeout_s=left(1.0))  # again later: nothing left
+                elif step == "scorer" and self.scorer is not None:
                     self.scorer.close()
                 elif step == "reports" and self.reports is not None:
                     self.reports.stop(timeout_s=left(1.0))
@@ -432,7 +440,7 @@ class App:
                 ts = last.ts_s if last is not None else time.time()
                 self._handle(det.finish(ts, reason))
             for clip in list(self._clips):
-                self._write_clip(clip)
+                self._encode_clip(clip, self._record_clip)
 
     # -- incidents -------------------------------------------------------------------------
 
@@ -440,6 +448,7 @@ class App:
         for upd in updates:
             self.stats.updates += 1
             media: list[MediaRef] = []
+            clips: list[_Clip] = []
             if upd.kind is UpdateKind.OPEN:
                 self.stats.opened += 1
                 if frame is not None:
@@ -449,11 +458,7 @@ class App:
                     self._start_clip(upd)
             elif upd.kind is UpdateKind.CLOSE:
                 self.stats.closed += 1
-                # the clip first, so that the close message carries it
-                for clip in [c for c in self._clips if c.incident_id == upd.incident_id]:
-                    ref = self._write_clip(clip, record=False)
-                    if ref is not None:
-                        media.append(ref)
+                clips = [c for c in self._clips if c.incident_id == upd.incident_id]
             cam = self._cameras.get(upd.camera_id)
             info = CameraInfo(
                 camera_id=upd.camera_id,
@@ -470,14 +475,35 @@ class App:
             report: Report | None = None
             if upd.kind in (UpdateKind.OPEN, UpdateKind.CLOSE) and self.reports is not None:
                 report = self.reports.initial(evidence)
-            self._accept(Pending(upd, report, media))
-            if upd.kind is UpdateKind.CLOSE and self.reports is not None:
-                self.reports.submit(evidence)
-            for cb in self._on_update:
-                try:
-                    cb(upd, report)
-                except Exception:
-                    log.exception("incident update callback failed")
+            item = Pending(upd, report, media)
+            deliver = functools.partial(self._deliver, item, evidence)
+            writer = self.clip_writer
+            if clips:  # the clip first (on the clip thread), so that the close message has it
+                for extra in clips[1:]:
+                    self._encode_clip(extra, self._record_clip)
+                self._encode_clip(clips[0], deliver, late=self._record_clip)
+            elif (
+                upd.kind is UpdateKind.CLOSE
+                and writer is not None
+                and writer.pending_for(upd.incident_id)
+            ):  # its clip is still being encoded: the close goes after it
+                writer.submit(ClipJob(upd.incident_id, (), 0.0, deliver))
+            else:
+                deliver(None)
+
+    def _deliver(self, item: Pending, evidence: Evidence, clip: MediaRef | None) -> None:
+        """Accept an update (with its clip, if one was waited for) and tell the listeners."""
+        if clip is not None:
+            item.media.append(clip)
+        upd = item.update
+        self._accept(item)
+        if upd.kind is UpdateKind.CLOSE and self.reports is not None:
+            self.reports.submit(evidence)
+        for cb in self._on_update:
+            try:
+                cb(upd, item.report)
+            except Exception:
+                log.exception("incident update callback failed")
 
     def _accept(self, item: Pending) -> None:
         """Hand an update to the durable recorder (journal first, then the database)."""
@@ -563,22 +589,29 @@ class App:
     def _feed_clips(self, frame: Frame) -> None:
         for clip in list(self._clips):
             if clip.camera_id == frame.camera_id and clip.collector.add(frame):
-                self._write_clip(clip)
+                self._encode_clip(clip, self._record_clip)
 
-    def _write_clip(self, clip: _Clip, *, record: bool = True) -> MediaRef | None:
-        """Encode a clip; record it now (its incident is stored) or hand the ref back."""
+    def _record_clip(self, ref: MediaRef | None) -> None:
+        """A clip written after its incident's update: journalled (stored) after it."""
+        if ref is not None:
+            self._add_media(ref)
+
+    def _encode_clip(
+        self,
+        clip: _Clip,
+        done: Callable[[MediaRef | None], None],
+        *,
+        late: Callable[[MediaRef], None] | None = None,
+    ) -> None:
+        """Hand a clip to the clip thread; ``done`` runs exactly once (``None``: no clip)."""
         if clip in self._clips:
             self._clips.remove(clip)
         frames = clip.collector.frames
-        if self.media is None or len(frames) < 2:
-            return None
+        if self.media is None or self.clip_writer is None or len(frames) < 2:
+            done(None)
+            return
         cam = self._cameras.get(clip.camera_id)
         fps = cam.fps if cam is not None else 2.0
-        try:
-            ref = self.media.save_clip(clip.incident_id, frames, fps)
-        except Exception as exc:
-            log.warning("incident %s: clip not saved: %s", clip.incident_id, exc)
-            return None
-        if record:
-            self._add_media(ref)  # journalled after its incident's update: stored after it
-        return ref
+        self.clip_writer.submit(
+            ClipJob(clip.incident_id, frames, fps, done, late or self._record_clip)
+        )

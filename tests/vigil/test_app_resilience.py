@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -194,3 +195,80 @@ def test_cameras_added_and_removed_while_running(
     app.stop()
     assert "cam2:camera_removed" in closed
     assert closed.count("cam:stream_ended") == 2  # the fall and the fire of the first camera
+
+
+class _GatedClips:
+    """Real clip encoding that first waits for a gate (a slow disk or a busy CPU)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, hold_s: float) -> None:
+        from storage.media import MediaStore
+
+        self.gate = threading.Event()
+        self.encoded = 0
+        self.started = threading.Event()
+        original = MediaStore.save_clip
+
+        def gated(media: MediaStore, *args: object, **kwargs: object) -> object:
+            self.started.set()
+            self.gate.wait(hold_s)
+            ref = original(media, *args, **kwargs)  # type: ignore[arg-type]
+            self.encoded += 1
+            return ref
+
+        monkeypatch.setattr(MediaStore, "save_clip", gated)
+
+
+def _close_payloads(db: Path) -> list[dict[str, object]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT payload FROM outbox ORDER BY id").fetchall()
+    payloads = [json.loads(p) for (p,) in rows]
+    return [p for p in payloads if p.get("update_kind") == "close"]
+
+
+def test_clip_encoding_does_not_hold_up_detection_and_the_close_carries_the_clip(
+    tmp_path: Path, scene_clip: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clips = _GatedClips(monkeypatch, hold_s=60)
+    cfg = _config(tmp_path, scene_clip("demo", 0))
+    app = App(cfg, pace=False)
+    app.start()
+    closes: list[IncidentUpdate] = []
+    app.on_update(lambda u, r: closes.append(u) if u.kind is UpdateKind.CLOSE else None)
+    try:
+        stats = app.run()  # the whole clip is analysed while no clip can be encoded
+        assert clips.started.is_set() and clips.encoded == 0
+        assert stats.opened == 2 and stats.closed == 2  # the fall and the fire, both detected
+        assert closes == []  # a close is told only once it has its clip and is journalled
+        clips.gate.set()
+    finally:
+        clips.gate.set()
+        app.stop()
+    assert sorted(u.event_type for u in closes) == ["fall", "fire"]
+    payloads = _close_payloads(tmp_path / "vigil.db")
+    assert len(payloads) == 2
+    for p in payloads:
+        kinds = [m["kind"] for m in p["media"]]  # type: ignore[index, union-attr]
+        assert "clip" in kinds, p["media"]
+
+
+def test_a_clip_stuck_at_stop_does_not_hold_the_close_back(
+    tmp_path: Path, scene_clip: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clips = _GatedClips(monkeypatch, hold_s=30)
+    cfg = _config(tmp_path, scene_clip("demo", 0))
+    app = App(cfg, pace=False)
+    app.start()
+    try:
+        app.run()
+        app.stop()  # bounded: gives up on the clips, accepts the closes without them
+        assert app.stats.lost == 0
+        assert clips.encoded == 0
+        rows = _stored_versions(cfg)
+        assert len({i for _, i, _ in rows}) == 2
+        store = Store.open(cfg.storage, create_if_empty=False)
+        try:
+            assert all(not r.is_open for r in store.list_incidents())
+        finally:
+            store.close()
+    finally:
+        clips.gate.set()
