@@ -58,6 +58,7 @@ test: $(STAMP) system-deps services lint
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/encoder.py
+	$(BIN)/python bench/durability.py
 	$(BIN)/python bench/storage.py
 	$(BIN)/python bench/reports.py
 

@@ -72,13 +72,16 @@ def _missing() -> NoReturn:
     raise AssertionError("incident vanished")
 
 
-def _config(tmp_path: Path, clip: Path, extra_cameras: str = "") -> VigilConfig:
+def _config(
+    tmp_path: Path, clip: Path, extra_cameras: str = "", *, busy_timeout_s: float = 0
+) -> VigilConfig:
+    """busy_timeout_s 0: a locked database refuses at once (the tests that lock it)."""
     return parse_config(
         f"""
 storage:
   database_url: "sqlite:///{tmp_path / "vigil.db"}"
   media_dir: {tmp_path / "media"}
-  sqlite_busy_timeout_s: 0
+  sqlite_busy_timeout_s: {busy_timeout_s}
 cameras:
   - {{id: cam, url: "{clip}", fps: 2}}
 {extra_cameras}""",
@@ -141,7 +144,7 @@ def _journal_backlog(folder: Path) -> int:
 def test_a_failing_scorer_batch_costs_frames_not_the_process(
     tmp_path: Path, scene_clip: Callable[..., Path]
 ) -> None:
-    cfg = _config(tmp_path, scene_clip("demo", 0))
+    cfg = _config(tmp_path, scene_clip("demo", 0), busy_timeout_s=10)
     app = App(cfg, pace=False)
     app.start()
     assert app.scorer is not None
@@ -166,7 +169,7 @@ def test_cameras_added_and_removed_while_running(
     tmp_path: Path, scene_clip: Callable[..., Path]
 ) -> None:
     clip = scene_clip("demo", 0)
-    cfg = _config(tmp_path, clip)
+    cfg = _config(tmp_path, clip, busy_timeout_s=10)
     app = App(cfg, pace=False)
     app.start()
     opened = threading.Event()
@@ -229,7 +232,7 @@ def test_clip_encoding_does_not_hold_up_detection_and_the_close_carries_the_clip
     tmp_path: Path, scene_clip: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clips = _GatedClips(monkeypatch, hold_s=60)
-    cfg = _config(tmp_path, scene_clip("demo", 0))
+    cfg = _config(tmp_path, scene_clip("demo", 0), busy_timeout_s=10)
     app = App(cfg, pace=False)
     app.start()
     closes: list[IncidentUpdate] = []
@@ -255,7 +258,7 @@ def test_a_clip_stuck_at_stop_does_not_hold_the_close_back(
     tmp_path: Path, scene_clip: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clips = _GatedClips(monkeypatch, hold_s=30)
-    cfg = _config(tmp_path, scene_clip("demo", 0))
+    cfg = _config(tmp_path, scene_clip("demo", 0), busy_timeout_s=10)
     app = App(cfg, pace=False)
     app.start()
     try:
