@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from storage.errors import SchemaOutOfDate, StorageError
 from storage.models import Base
 from storage.settings import StorageConfig
+from streamer.masking import mask_text, mask_url
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +29,14 @@ MIGRATIONS = "storage:migrations"
 #: The command users run to bring a database up to date.
 UPGRADE_HINT = "vigil db upgrade -c FILE"
 
-_PASSWORD = re.compile(r"([^:/@\s]*):[^@\s/]*@")
 
 #: Execution option that marks read-only work (SQLite then takes no write lock).
 READ_ONLY = "vigil_read_only"
 
 
 def mask_db_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (also for URLs that do not parse)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return _PASSWORD.sub(r"\1:***@", url)
+    """The URL with its password replaced by ``***`` (by structure: ``streamer.masking``)."""
+    return mask_url(url)
 
 
 def make_engine(config: StorageConfig) -> Engine:
@@ -53,13 +49,23 @@ def make_engine(config: StorageConfig) -> Engine:
     """
     raw = config.database_url
     masked = mask_db_url(raw)
+    rest = raw.split("://", 1)[1] if "://" in raw and not raw.startswith("sqlite") else ""
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    if rest.count("@") > 1 or any(c in userinfo for c in "/#? "):
+        # SQLAlchemy would split such a password at the first '@' (or '/', '#', '?') and pass
+        # the rest on as a host name, into driver messages: refuse it with the fix instead.
+        raise StorageError(
+            f"storage.database_url {masked!r}: the password contains a character that must "
+            "be percent-encoded (@ as %40, / as %2F, # as %23, ? as %3F, space as %20)"
+        )
     try:
         url = make_url(raw)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError):
+        # never the parser's message: it quotes pieces of the URL, password included
         raise StorageError(
             f"storage.database_url {masked!r} is not a database URL "
             "(expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)"
-        ) from exc
+        ) from None
     backend = url.get_backend_name()
     kwargs: dict[str, Any] = {}
     if backend == "sqlite":
@@ -94,7 +100,7 @@ def make_engine(config: StorageConfig) -> Engine:
     try:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise StorageError(f"storage.database_url {masked!r}: {exc}") from exc
+        raise StorageError(f"storage.database_url {masked!r}: {mask_text(str(exc))}") from exc
     if backend == "sqlite":
         _sqlite_setup(engine, config)
     return engine
@@ -158,7 +164,7 @@ def check_connection(engine: Engine, masked_url: str) -> None:
             conn.exec_driver_sql("SELECT 1")
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise StorageError(f"cannot open database {masked_url}: {reason}") from exc
+        raise StorageError(f"cannot open database {masked_url}: {mask_text(reason)}") from exc
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

@@ -18,12 +18,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from streamer.masking import mask_text, mask_url
 from vigil import __version__
 from vigil.cli_common import ConfigOpt
 from vigil.cli_common import load_or_exit as _load
 from vigil.cli_common import open_store_or_exit as _open_store
 from vigil.config import ConfigError, VigilConfig, load_config
-from vigil.secrets import mask_url
 
 app = typer.Typer(
     name="vigil",
@@ -128,7 +128,7 @@ def _start_app(cfg: VigilConfig, *, pace: bool) -> Any:
         app_obj.start()  # stops what it started if a step fails
     except Exception as exc:
         log.debug("start-up failed", exc_info=True)
-        typer.echo(f"error: {mask_url(str(exc))}", err=True)
+        typer.echo(f"error: {mask_text(str(exc))}", err=True)
         raise typer.Exit(1) from None
     return app_obj
 

@@ -23,8 +23,8 @@ from engines.settings import ModelConfig
 from engines.types import EVENT_TYPES
 from reports.settings import ReportsConfig
 from storage.settings import BusConfig, StorageConfig
+from streamer.masking import mask_url, register_secret, register_url_secrets
 from streamer.settings import StreamerConfig
-from vigil.secrets import mask_url
 
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
@@ -304,6 +304,7 @@ def parse_config(
             msg = msg.removeprefix("Value error, ")
             issues.append(ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg))
         raise ConfigError(issues) from None
+    register_config_secrets(cfg, env)
     if check_paths_of is not None:
         from storage.paths import path_problems
 
@@ -315,6 +316,20 @@ def parse_config(
     if issues:
         raise ConfigError(issues)
     return cfg
+
+
+def register_config_secrets(cfg: VigilConfig, env: Mapping[str, str]) -> None:
+    """Teach the masker every secret of a config, so that no free text shows one."""
+    for cam in cfg.cameras:
+        register_url_secrets(cam.url)
+    register_url_secrets(cfg.storage.database_url)
+    kafka = cfg.bus.kafka
+    if kafka is not None and kafka.sasl_password is not None:
+        register_secret(kafka.sasl_password.get_secret_value())
+    key_env = cfg.reports.openai.api_key_env
+    if key_env:
+        register_secret(env.get(key_env))
+    register_url_secrets(cfg.reports.openai.base_url)
 
 
 def load_config(

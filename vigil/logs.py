@@ -8,14 +8,14 @@ import sys
 import time
 from typing import TextIO
 
-from vigil.secrets import mask_url
+from streamer.masking import mask_text
 
 
 class _MaskingFormatter(logging.Formatter):
     """Masks passwords in the whole formatted record, tracebacks included."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_url(super().format(record))
+        return mask_text(super().format(record))
 
 
 class _JsonFormatter(logging.Formatter):
@@ -29,7 +29,7 @@ class _JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return mask_url(json.dumps(out))
+        return mask_text(json.dumps(out))
 
 
 _configured = False

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from streamer.masking import mask_url
 from vigil.config import ConfigError, load_config, parse_config
-from vigil.secrets import mask_url
 
 REPO = Path(__file__).resolve().parents[2]
 
