@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections import Counter
@@ -223,6 +224,13 @@ class CameraReader:
             healthy = time.time() - self.machine.since_ts_s
             if self.machine.state is S.ONLINE and healthy >= self.config.reconnect.healthy_reset_s:
                 self._backoff.reset()
+            if kind is SourceKind.FILE and ended.kind != "eof" and self._resolution is not None:
+                # A file that fails after it played (a truncated end, a broken last GOP) has
+                # ended: opening it again would replay it from the start, forever.
+                log.warning("camera %s: file ended early: %s", self.camera_id, ended.message)
+                self._last_error = ended.message
+                self._to(S.ENDED, f"end of file (ended early: {ended.message})")
+                return
             if ended.kind == "eof":
                 if kind is SourceKind.FILE:
                     if spec.loop and self.machine.state is S.ONLINE:
@@ -395,9 +403,15 @@ class CameraReader:
         if self._stop.is_set():  # stopped: no more samples, nor stream time or numbers used up
             return
         raw = frame.time
-        if raw is None:
-            prev = last_raw[0]
-            raw = 0.0 if prev is None else prev + frame_dur
+        if raw is None and frame.pts is None and last_raw[0] is not None:
+            raw = last_raw[0] + frame_dur  # a stream without timestamps: one frame on
+        elif raw is None and frame.pts is None:
+            raw = 0.0
+        if raw is None or not math.isfinite(raw):
+            # a frame flushed out of the decoder without a usable time (B-frames at the end
+            # of a file or after a drop): it cannot be placed in stream time, so it is dropped
+            self._drops["no_time"] += 1
+            return
         last_raw[0] = raw
         pts = self.clock.map(raw, live=live, frame_dur_s=frame_dur)
         if pts is None:

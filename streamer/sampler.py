@@ -97,7 +97,10 @@ class CameraClock:
 
         Returns None for a frame slightly earlier than the previous one (out of order); a
         large backwards jump (a timestamp reset) starts a new segment after the last frame.
+        A non-finite ``raw_s`` returns None and changes nothing: the clock never takes one.
         """
+        if not math.isfinite(raw_s):
+            return None
         if self.first_wall_s is None:
             self.first_wall_s = time.time()
             self._origin_raw, self._base = raw_s, 0.0

@@ -78,6 +78,9 @@ class CameraStatus:
     packets_skipped: int = 0  # video packets never decoded (not needed for any sample)
 
 
+_TROUBLE = frozenset({CameraState.OFFLINE, CameraState.FAILED, CameraState.STALLED})
+
+
 class StateMachine:
     """Thread-safe state of one camera; every transition is logged at INFO as one line."""
 
@@ -119,5 +122,7 @@ class StateMachine:
             self._state = new
             self._since = time.time()
             self._reason = reason
-        log.info("camera %s: %s -> %s (%s)", self.camera_id, old.value, new.value, reason)
+        # losing a camera is something an operator must see; coming back is news too
+        level = logging.WARNING if new in _TROUBLE else logging.INFO
+        log.log(level, "camera %s: %s -> %s (%s)", self.camera_id, old.value, new.value, reason)
         return True

@@ -38,6 +38,7 @@ from storage.records import MediaRef
 from storage.store import Store
 from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
+from streamer.state import CameraStatus
 from streamer.supervisor import Supervisor
 from streamer.types import Frame, Window
 from streamer.window import WindowBuffer
@@ -255,6 +256,10 @@ class App:
                 self._encode_clip(clip, self._record_clip)
             if self.scorer is not None:
                 self.scorer.reset(camera_id)
+
+    def camera_statuses(self) -> dict[str, CameraStatus]:
+        """Health of every watched camera (state, reason, last error; passwords masked)."""
+        return self.supervisor.statuses() if self.supervisor is not None else {}
 
     def stream_positions(self) -> dict[str, float]:
         """Stream time (pts) of the newest frame processed, per camera."""

@@ -150,8 +150,15 @@ def run(
     _install_signals(app_obj)
     try:
         stats = app_obj.run()
+        statuses = app_obj.camera_statuses()
     finally:
         app_obj.stop()
+    failed = {cid: st for cid, st in statuses.items() if st.state.value == "failed"}
+    if statuses and len(failed) == len(statuses):
+        for cid, st in sorted(failed.items()):
+            typer.echo(f"camera {cid} failed: {st.last_error or st.reason}", err=True)
+        typer.echo("error: every camera failed; nothing was watched", err=True)
+        raise typer.Exit(1)
     log.info(
         "processed %d frame(s); %d incident(s) opened, %d closed",
         stats.frames,

@@ -65,6 +65,20 @@ class CameraConfig(BaseModel):
         """The URL with its password masked."""
         return mask_url(self.url)
 
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, v: str) -> str:
+        from streamer.source import SourceError, parse_source
+
+        bad = next((c for c in v if ord(c) < 32 or ord(c) == 127), None)
+        if bad is not None:
+            raise ValueError(f"the URL contains a control character ({bad!r}): {mask_url(v)!r}")
+        try:
+            parse_source(v)
+        except SourceError as exc:  # its message is already masked
+            raise ValueError(exc.message) from None
+        return v
+
     @field_validator("transport")
     @classmethod
     def _check_transport(cls, v: str | None) -> str | None:
@@ -181,9 +195,24 @@ class _LineLoader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys."""
 
 
+#: Bounds that keep a hostile file from exhausting memory or the stack.
+MAX_DEPTH = 32
+MAX_NODES = 100_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:  # '<<: *defaults' (merged below, explicit keys win)
+            continue
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a key must be a plain value, not a list or mapping",
+                key_node.start_mark,
+            )
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
@@ -193,7 +222,47 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool =
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line
+    loader.flatten_mapping(node)
     return loader.construct_mapping(node, deep=deep)
+
+
+def _check_bounds(text: str) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` before anything recursive sees the text."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_LineLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nested more than {MAX_DEPTH} levels deep",
+                    problem_mark=event.start_mark,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _expanded_size(root: yaml.Node | None) -> tuple[int, yaml.Node | None]:
+    """Nodes the document has once aliases are expanded (memoised: linear in the file)."""
+    sizes: dict[int, int] = {}
+    biggest: yaml.Node | None = None
+
+    def size(node: yaml.Node) -> int:
+        nonlocal biggest
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if isinstance(node, yaml.MappingNode):
+            n = 1 + sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            n = 1 + sum(size(v) for v in node.value)
+        else:
+            n = 1
+        n = min(n, MAX_NODES + 1)
+        if n > MAX_NODES and biggest is None:
+            biggest = node
+        sizes[id(node)] = n
+        return n
+
+    return (size(root) if root is not None else 0), biggest
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -267,7 +336,14 @@ def parse_config(
     """
     env = os.environ if env is None else env
     try:
+        _check_bounds(text)
         node = yaml.compose(text, Loader=_LineLoader)
+        total, biggest = _expanded_size(node)
+        if total > MAX_NODES:
+            raise yaml.MarkedYAMLError(
+                problem=f"aliases expand to more than {MAX_NODES} values",
+                problem_mark=biggest.start_mark if biggest is not None else None,
+            )
         data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -279,6 +355,8 @@ def parse_config(
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([ConfigIssue(source, 1, "", "the top level must be a mapping of keys")])
+    # Top-level keys starting with "x-" hold YAML anchors to merge elsewhere ('<<: *name')
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     lines = _line_index(node)
     missing: list[tuple[Any, ...]] = []
     data = _substitute_env(data, env, (), missing)

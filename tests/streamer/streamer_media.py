@@ -84,3 +84,31 @@ def write_clip(
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
     return path
+
+
+def write_bframe_clip(
+    path: Path,
+    *,
+    fmt: str | None = None,
+    width: int = 320,
+    height: int = 240,
+    fps: int = 25,
+    frames: int = 100,
+    bframes: int = 3,
+    time_base: Fraction | None = None,
+) -> Path:
+    """An H.264 clip with B-frames (as cameras and phones write them), index drawn in."""
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, fps)
+        if time_base is not None:
+            stream.time_base = time_base
+        stream.options = {"bf": str(bframes), "preset": "fast", "g": str(2 * fps)}
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(frame_image(i, width, height), format="bgr24")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path

@@ -71,12 +71,19 @@ def gst_rtsp_available() -> bool:
         return False
 
 
-def live_launch(width: int = 320, height: int = 240, fps: int = 25, gop: int = 25) -> str:
-    """An endless live H.264 source (moving ball)."""
+def live_launch(
+    width: int = 320, height: int = 240, fps: int = 25, gop: int = 25, bframes: int = 0
+) -> str:
+    """An endless live H.264 source (moving ball); ``bframes`` > 0: with B-frames."""
+    enc = (
+        f"x264enc speed-preset=ultrafast bframes={bframes} b-adapt=false key-int-max={gop}"
+        if bframes
+        else f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop}"
+    )
     return (
         f"videotestsrc is-live=true pattern=ball ! "
         f"video/x-raw,width={width},height={height},framerate={fps}/1 ! "
-        f"x264enc tune=zerolatency speed-preset=ultrafast key-int-max={gop} ! "
+        f"{enc} ! "
         "h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96"
     )
 

@@ -198,3 +198,70 @@ def test_log_lines_and_tracebacks_are_masked(json_lines: bool) -> None:
     assert "hunter2" not in out
     # the message, the traceback's source line and the exception's text
     assert out.count("rtsp://u:***@h/s") == 3
+
+
+def _laughs(levels: int = 7) -> str:
+    lines = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    for i in range(1, levels):
+        refs = ", ".join([f"*l{i - 1}"] * 9)
+        lines.append(f"l{i}: &l{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (_laughs(), "cfg.yaml:6 invalid YAML: aliases expand to more than"),
+        ("site: " + "[" * 5000 + "]" * 5000 + "\n", "cfg.yaml:1 invalid YAML: nested more than"),
+        ("[1, 2]: x\n", "cfg.yaml:1 invalid YAML: a key must be a plain value"),
+        ("{a: 1}: x\n", "cfg.yaml:1 invalid YAML: a key must be a plain value"),
+    ],
+)
+def test_hostile_yaml_is_a_one_line_error(text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, source="cfg.yaml", env={})
+    (issue,) = exc.value.issues
+    assert str(issue).startswith(expected), str(issue)
+    assert "\n" not in str(issue)
+
+
+def test_merge_keys_and_x_anchors_are_supported() -> None:
+    cfg = parse_config(
+        """\
+x-camera: &cam
+  fps: 3
+  events: {fall: {}}
+cameras:
+  - <<: *cam
+    id: a
+    url: a.mp4
+  - <<: *cam
+    id: b
+    url: b.mp4
+    fps: 5
+""",
+        env={},
+    )
+    assert [(c.id, c.fps, sorted(c.events)) for c in cfg.cameras] == [
+        ("a", 3, ["fall"]),
+        ("b", 5, ["fall"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("ftp://u:hunter22@h/x", "unsupported URL scheme 'ftp'"),
+        ("rtsp://u:hunter22@h/x\n", "control character"),
+        ("rtsp://u:hunter22@h/\x1b[31mred", "control character"),
+    ],
+)
+def test_camera_urls_with_bad_schemes_or_control_characters_are_refused(
+    url: str, expected: str
+) -> None:
+    import json
+
+    with pytest.raises(ConfigError) as exc:
+        parse_config(f"cameras:\n  - id: a\n    url: {json.dumps(url)}\n", env={})
+    text = str(exc.value)
+    assert expected in text and "hunter22" not in text

@@ -1,0 +1,124 @@
+"""Files as users have them (B-frames, no duration, no frame rate, odd time bases, truncated):
+each plays once and ends; frames without a usable time are dropped and counted, never fatal."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from streamer_media import write_bframe_clip
+from streamer_testutil import RtspServer, drain, live_launch
+
+from streamer.queue import FrameQueue
+from streamer.sampler import CameraClock
+from streamer.settings import ReconnectConfig, StreamerConfig
+from streamer.source import SourceSpec
+from streamer.state import CameraState
+from streamer.supervisor import Supervisor
+
+Factory = Callable[..., tuple[Supervisor, FrameQueue]]
+
+
+def _truncated(src: Path, dst: Path, keep: float) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * keep)])
+    return dst
+
+
+@pytest.fixture(scope="module")
+def user_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("user-files")
+    files = {
+        "bframes.mp4": write_bframe_clip(d / "bframes.mp4"),
+        "odd-size.mp4": write_bframe_clip(d / "odd-size.mp4", width=322, height=242),
+        "bframes.mkv": write_bframe_clip(d / "bframes.mkv", fmt="matroska"),
+        "no-duration.ts": write_bframe_clip(d / "no-duration.ts", fmt="mpegts"),
+        "no-rate.h264": write_bframe_clip(d / "no-rate.h264", fmt="h264"),
+        "ntsc-timebase.mp4": write_bframe_clip(
+            d / "ntsc-timebase.mp4", fps=30, frames=120, time_base=Fraction(1001, 30000)
+        ),
+    }
+    files["truncated.ts"] = _truncated(files["no-duration.ts"], d / "truncated.ts", 0.7)
+    return files
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bframes.mp4",
+        "odd-size.mp4",
+        "bframes.mkv",
+        "no-duration.ts",
+        "no-rate.h264",
+        "ntsc-timebase.mp4",
+        "truncated.ts",
+    ],
+)
+def test_a_file_plays_once_and_ends(
+    user_files: dict[str, Path], supervisor_factory: Factory, name: str
+) -> None:
+    sup, queue = supervisor_factory(pace=False, per_camera=1000)
+    sup.add(SourceSpec("cam", str(user_files[name]), 5))
+    frames = drain(sup, queue, timeout_s=60)  # fails if the file is read again and again
+    st = sup.statuses()["cam"]
+    assert st.state == CameraState.ENDED, (st.state, st.last_error)
+    assert st.reconnects == 0
+    assert len(frames) >= 5
+    assert [f.seq for f in frames] == list(range(len(frames)))
+    pts = [f.pts_s for f in frames]
+    assert all(math.isfinite(p) for p in pts) and pts == sorted(pts)
+    assert all(math.isfinite(f.ts_s) for f in frames)
+
+
+def test_a_whole_bframe_file_gives_every_sample(
+    user_files: dict[str, Path], supervisor_factory: Factory
+) -> None:
+    sup, queue = supervisor_factory(pace=False, per_camera=1000)
+    sup.add(SourceSpec("cam", str(user_files["bframes.mp4"]), 5))
+    frames = drain(sup, queue, timeout_s=60)
+    assert len(frames) == 20  # 4 s at 5 fps
+    assert sup.statuses()["cam"].state == CameraState.ENDED
+
+
+def test_the_clock_never_takes_a_non_finite_time() -> None:
+    clock = CameraClock(5)
+    assert clock.map(0.0, live=False, frame_dur_s=0.04) == 0.0
+    assert clock.map(float("nan"), live=False, frame_dur_s=0.04) is None
+    assert clock.map(float("inf"), live=True, frame_dur_s=0.04) is None
+    clock.new_session()
+    assert clock.map(float("nan"), live=False, frame_dur_s=0.04) is None
+    after = clock.map(3.0, live=False, frame_dur_s=0.04)
+    assert after is not None and math.isfinite(after) and after > 0
+
+
+def test_a_bframe_rtsp_camera_recovers_after_a_server_restart(
+    rtsp_server_factory: Callable[..., RtspServer],
+    supervisor_factory: Factory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="streamer")
+    server = rtsp_server_factory({"/live": live_launch(bframes=2)}, shared=("/live",))
+    config = StreamerConfig(reconnect=ReconnectConfig(initial_s=0.2, max_s=1.0))
+    sup, queue = supervisor_factory(config=config)
+    sup.add(SourceSpec("cam", server.url("/live"), 5))
+    drain(sup, queue, until=lambda fr: len(fr) >= 5, timeout_s=30)
+    server.kill()
+    time.sleep(1.5)
+    server.start()
+    back = drain(sup, queue, until=lambda fr: len(fr) >= 15, timeout_s=40)
+    assert sup.statuses()["cam"].state == CameraState.ONLINE
+    assert all(math.isfinite(f.pts_s) for f in back)
+    # online for good after the return: no online -> offline flapping on later sessions
+    settled = time.time()
+    drain(sup, queue, until=lambda fr: len(fr) >= 10, timeout_s=30)
+    flaps = [
+        r.getMessage()
+        for r in caplog.records
+        if r.created > settled and "online -> offline" in r.getMessage()
+    ]
+    assert flaps == [] and sup.statuses()["cam"].state == CameraState.ONLINE
