@@ -13,7 +13,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -235,7 +235,7 @@ def _check_bounds(text: str) -> None:
             if depth > MAX_DEPTH:
                 raise yaml.MarkedYAMLError(
                     problem=f"nested more than {MAX_DEPTH} levels deep",
-                    problem_mark=event.start_mark,
+                    problem_mark=cast("yaml.error.Mark", event.start_mark),
                 )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
