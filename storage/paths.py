@@ -41,13 +41,7 @@ class PathProblem:
 
 def sqlite_file(config: StorageConfig) -> Path | None:
     """The SQLite database file of ``database_url`` (None for PostgreSQL or in-memory)."""
-    url = config.database_url
-    if not url.startswith("sqlite:///"):
-        return None
-    db = url.removeprefix("sqlite:///").split("?", 1)[0]
-    if not db or db == ":memory:" or db.startswith("file:"):
-        return None
-    return Path(db).expanduser()
+    return config.sqlite_path()
 
 
 def _inside(child: Path, parent: Path) -> bool:

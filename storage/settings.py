@@ -81,6 +81,16 @@ class StorageConfig(BaseModel):
         "about twice this.",
     )
 
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file of ``database_url`` (None for PostgreSQL or in-memory)."""
+        url = self.database_url
+        if not url.startswith("sqlite:///"):
+            return None
+        db = url.removeprefix("sqlite:///").split("?", 1)[0]
+        if not db or db == ":memory:" or db.startswith("file:"):
+            return None
+        return Path(db).expanduser()
+
     def journal_path(self) -> Path:
         """The journal folder: ``journal_dir``, else beside the SQLite file, else data/journal."""
         if self.journal_dir:

@@ -86,10 +86,18 @@ class Store:
         """Connect, check the schema and return the store.
 
         An empty database gets the schema through the Alembic migrations (so it is stamped);
+        with ``create_if_empty=False`` a missing SQLite file is an error and is not created;
         an out-of-date one raises ``SchemaOutOfDate`` naming ``vigil db upgrade -c FILE``; a
         wrong or unreachable URL raises ``StorageError`` naming the URL (password masked).
         """
         masked = mask_db_url(config.database_url)
+        db_file = config.sqlite_path()
+        if not create_if_empty and db_file is not None and not db_file.exists():
+            # reading never creates a database (nor its folder): say which file was looked for
+            raise StorageError(
+                f"no database at {db_file.resolve()} (storage.database_url {masked}); "
+                "check the path, or start `vigil run` / `vigil demo` to create it"
+            )
         engine = make_engine(config)
         try:
             check_connection(engine, masked)

@@ -322,17 +322,90 @@ def _nearest_line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> i
     return None
 
 
+def _is_relative_path(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and bool(value.strip())
+        and not (value.startswith(("/", "~")) or "://" in value or value.startswith("file:"))
+    )
+
+
+def _resolve_paths(
+    data: dict[str, Any], base: Path
+) -> tuple[dict[str, Any], list[tuple[tuple[Any, ...], str]]]:
+    """Make the config's relative paths (given or default) relative to ``base``, the config
+    file's folder; return the data and the problems found (a local model folder missing)."""
+    from engines.settings import ClipConfig
+    from storage.settings import StorageConfig
+
+    problems: list[tuple[tuple[Any, ...], str]] = []
+
+    def section(parent: dict[str, Any], key: str) -> dict[str, Any] | None:
+        value = parent.setdefault(key, {})
+        return value if isinstance(value, dict) else None
+
+    def fix(parent: dict[str, Any] | None, key: str, default: str | None = None) -> None:
+        if parent is None:
+            return
+        value = parent.get(key, default)
+        if isinstance(value, str) and _is_relative_path(value):
+            parent[key] = str(base / value)
+
+    storage = section(data, "storage")
+    if storage is not None:
+        url = storage.get("database_url", StorageConfig.model_fields["database_url"].default)
+        if isinstance(url, str) and url.startswith("sqlite:///"):
+            db = url.removeprefix("sqlite:///")
+            if _is_relative_path(db) and not db.startswith(":memory:"):
+                storage["database_url"] = f"sqlite:///{base / db}"
+        fix(storage, "media_dir", StorageConfig.model_fields["media_dir"].default)
+        fix(storage, "journal_dir")
+        if not storage.get("journal_dir") and not str(storage.get("database_url", "")).startswith(
+            "sqlite:///"
+        ):
+            storage["journal_dir"] = str(base / "data" / "journal")
+    cameras = data.get("cameras")
+    if isinstance(cameras, list):
+        for cam in cameras:
+            if isinstance(cam, dict) and not str(cam.get("url", "")).startswith("/dev/"):
+                fix(cam, "url")
+    model = section(data, "model")
+    clip = section(model, "clip") if model is not None else None
+    if clip is not None:
+        fix(clip, "cache_dir", ClipConfig.model_fields["cache_dir"].default)
+        fix(clip, "onnx_dir")
+        temporal = clip.get("temporal")
+        if isinstance(temporal, dict):
+            fix(temporal, "weights")
+        visual = clip.get("visual")
+        if isinstance(visual, str) and _is_relative_path(visual):
+            local = base / visual
+            if local.exists():
+                clip["visual"] = str(local)
+            elif visual.startswith("."):
+                problems.append(
+                    (("model", "clip", "visual"), f"local model folder {str(local)!r} not found")
+                )
+    reports = data.get("reports")
+    if isinstance(reports, dict) and isinstance(reports.get("transformers"), dict):
+        fix(reports["transformers"], "model")
+    return data, problems
+
+
 def parse_config(
     text: str,
     *,
     source: str = "<config>",
     env: Mapping[str, str] | None = None,
     check_paths_of: Path | None = None,
+    base_dir: Path | None = None,
 ) -> VigilConfig:
     """Parse and validate config text; raise ``ConfigError`` listing every problem.
 
     With ``check_paths_of`` (the config file's path), storage folders are also checked on disk:
     a ``media_dir`` that retention could not sweep safely is a problem (``storage.paths``).
+    With ``base_dir``, relative paths in the config (and default paths) are taken relative to
+    it (``load_config`` passes the config file's folder).
     """
     env = os.environ if env is None else env
     try:
@@ -360,6 +433,9 @@ def parse_config(
     lines = _line_index(node)
     missing: list[tuple[Any, ...]] = []
     data = _substitute_env(data, env, (), missing)
+    path_issues: list[tuple[tuple[Any, ...], str]] = []
+    if base_dir is not None:
+        data, path_issues = _resolve_paths(data, base_dir)
     issues = [
         ConfigIssue(
             source,
@@ -368,6 +444,10 @@ def parse_config(
             f"environment variable {p[-1]} is not set",
         )
         for p in missing
+    ]
+    issues += [
+        ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg)
+        for loc, msg in path_issues
     ]
     try:
         cfg = VigilConfig.model_validate(data)
@@ -413,7 +493,7 @@ def register_config_secrets(cfg: VigilConfig, env: Mapping[str, str]) -> None:
 def load_config(
     path: str | Path, *, env: Mapping[str, str] | None = None, check_paths: bool = False
 ) -> VigilConfig:
-    """Load a config file; relative paths inside it stay relative to the working directory.
+    """Load a config file; relative paths inside it are relative to the file's folder.
 
     ``check_paths`` also refuses storage folders that are unsafe to write and sweep (for the
     commands that write: ``run``, ``demo``, ``config check``).
@@ -425,4 +505,10 @@ def load_config(
         raise ConfigError([ConfigIssue(str(p), None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue(str(p), None, "", f"cannot read: {exc}")]) from None
-    return parse_config(text, source=str(p), env=env, check_paths_of=p if check_paths else None)
+    return parse_config(
+        text,
+        source=str(p),
+        env=env,
+        check_paths_of=p if check_paths else None,
+        base_dir=p.resolve().parent,
+    )
