@@ -59,18 +59,37 @@ def _iso(ts_s: float | None, tz: zoneinfo.ZoneInfo) -> str:
     return dt.datetime.fromtimestamp(ts_s, tz).isoformat(timespec="seconds")
 
 
-@app.callback()
-def _main(
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-) -> None:
-    if version:
-        out.print(f"vigil {__version__}")
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"vigil {__version__}")
         raise typer.Exit(0)
 
 
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Vigil's command line (``--version`` is handled by its callback)."""
+
+
 @config_app.command("check")
-def config_check(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
+def config_check(
+    file: Annotated[Path | None, typer.Argument(help="Config file to check.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("-c", "--config", envvar="VIGIL_CONFIG", help="Same as FILE."),
+    ] = None,
+) -> None:
     """Validate a config file; print every problem as FILE:LINE key.path: message."""
+    file = file or config
+    if file is None:
+        typer.echo("error: give the config file: vigil config check FILE (or -c FILE)", err=True)
+        raise typer.Exit(2)
     try:
         cfg = load_config(file, check_paths=True)
     except ConfigError as exc:
@@ -184,7 +203,11 @@ def sample_clip(
     if scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}", err=True)
         raise typer.Exit(2)
-    truth = generate_scene(out_path, seed=seed, scenario=scenario, duration_s=duration)
+    try:
+        truth = generate_scene(out_path, seed=seed, scenario=scenario, duration_s=duration)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"wrote {out_path} ({truth.duration_s:.0f} s) and {truth_path(out_path)}")
     for ev in truth.events:
         typer.echo(f"  {ev.event_type}: {ev.start_s:.1f}s - {ev.end_s:.1f}s")
@@ -225,8 +248,9 @@ def demo(
     durations: dict[str, float] = {}
     for cam in cfg.cameras:
         clip = Path(cam.url)
-        if clip.suffix == ".mp4" and not clip.exists():
+        if clip.suffix == ".mp4" and _needs_generating(clip, seed):
             typer.echo(f"generating the demo clip {clip} (seed {seed}) ...")
+            clip.parent.mkdir(parents=True, exist_ok=True)
             truth = generate_scene(clip, seed=seed)
             durations[cam.id] = truth.duration_s
         else:
@@ -265,6 +289,20 @@ def demo(
         store.close()
     typer.echo(f"database: {mask_url(db_url)} ({db_path.resolve()})")
     typer.echo(f"try: vigil incidents list -c {config}")
+
+
+def _needs_generating(clip: Path, seed: int) -> bool:
+    """A demo clip is (re)generated if missing, or if it is a generated one of another seed."""
+    from vigil.scene import load_truth, truth_path
+
+    if not clip.exists():
+        return True
+    if not truth_path(clip).exists():
+        return False  # the user's own clip: used as it is
+    try:
+        return load_truth(clip).seed != seed
+    except (OSError, ValueError, TypeError, KeyError):
+        return True
 
 
 def _clip_duration(path: Path) -> float:

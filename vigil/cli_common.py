@@ -14,7 +14,12 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 #: The ``-c/--config FILE`` option every command that reads the database takes.
-ConfigOpt = Annotated[Path, typer.Option("-c", "--config", help="Config file (YAML).")]
+ConfigOpt = Annotated[
+    Path,
+    typer.Option(
+        "-c", "--config", envvar="VIGIL_CONFIG", help="Config file (YAML); default $VIGIL_CONFIG."
+    ),
+]
 
 
 def load_or_exit(path: Path, *, check_paths: bool = False) -> VigilConfig:

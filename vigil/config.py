@@ -7,8 +7,10 @@ the file); URLs are shown with their password masked.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -392,6 +394,54 @@ def _resolve_paths(
     return data, problems
 
 
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The config model that holds the key at ``loc`` (None if not a model's key)."""
+    model: type[BaseModel] = VigilConfig
+    name_next = False  # after a mapping of names (events), the next part is a name
+    for part in loc:
+        if isinstance(part, int) or name_next:
+            name_next = False
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        name_next = _is_named_mapping(field.annotation)
+        found = _find_model(field.annotation)
+        if found is None:
+            return None
+        model = found
+    return model
+
+
+def _is_named_mapping(annotation: Any) -> bool:
+    if typing.get_origin(annotation) is dict:
+        return True
+    return any(_is_named_mapping(a) for a in typing.get_args(annotation))
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(annotation) is dict and arg is typing.get_args(annotation)[0]:
+            continue  # dict keys are names (events), not model keys
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _suggestion(loc: tuple[Any, ...]) -> str:
+    """`` (did you mean 'x'?)`` for a misspelt key, else ''."""
+    if not loc:
+        return ""
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def parse_config(
     text: str,
     *,
@@ -456,11 +506,12 @@ def parse_config(
             loc = tuple(err["loc"])
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
-                msg = "unknown key"
+                msg = "unknown key" + _suggestion(loc)
             elif err["type"] == "missing":
                 msg = "required key is missing"
             msg = msg.removeprefix("Value error, ")
             issues.append(ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg))
+        issues.sort(key=lambda i: (i.line is None, i.line or 0))
         raise ConfigError(issues) from None
     register_config_secrets(cfg, env)
     if check_paths_of is not None:

@@ -352,10 +352,15 @@ def generate_scene(
     """Write a generated H.264 scene to ``out`` and its truth to ``OUT.truth.json``."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
-    if duration_s < 10:
-        raise ValueError(f"duration_s must be at least 10 s, got {duration_s}")
+    least = MIN_DURATION_S[scenario]
+    if duration_s < least:
+        raise ValueError(
+            f"the {scenario} scenario needs at least {least:g} s (its events are placed from "
+            f"20 s on), got {duration_s:g}"
+        )
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"folder {str(out.parent)!r} does not exist")
     rng = np.random.default_rng(seed)
     bg = _background(rng, width, height)
     figs = _figures(rng, scenario, width, height, duration_s)
@@ -403,6 +408,10 @@ def generate_scene(
     truth = SceneTruth(scenario, seed, duration_s, fps, width, height, events)
     truth_path(out).write_text(truth.to_json(), encoding="utf-8")
     return truth
+
+
+#: Shortest clip of each scenario: the demo's fall starts at 20 s and is detected ~4 s later.
+MIN_DURATION_S = {"demo": 30.0, "walking": 10.0}
 
 
 def truth_path(clip: str | Path) -> Path:

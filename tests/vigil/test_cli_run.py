@@ -6,6 +6,7 @@ import logging
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,72 @@ def test_read_only_commands_from_another_folder_never_create_a_database(tmp_path
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"no database at {(tmp_path / 'data' / 'vigil.db').resolve()}" in proc.stderr
     assert not (tmp_path / "data").exists() and not (sub / "data").exists()
+
+
+def _vigil(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "vigil", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_version() -> None:
+    from vigil import __version__
+
+    proc = _vigil("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"vigil {__version__}"
+
+
+def test_sample_clip_refuses_a_missing_folder_and_a_clip_too_short(tmp_path: Path) -> None:
+    proc = _vigil("sample-clip", str(tmp_path / "missing" / "dir" / "x.mp4"))
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    assert not (tmp_path / "missing").exists()
+    proc = _vigil("sample-clip", str(tmp_path / "x.mp4"), "--duration", "10")
+    assert proc.returncode == 2 and "at least 30 s" in proc.stderr
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_a_generated_demo_clip_of_another_seed_is_made_again(tmp_path: Path) -> None:
+    from vigil.cli import _needs_generating
+    from vigil.scene import generate_scene
+
+    clip = tmp_path / "demo.mp4"
+    assert _needs_generating(clip, 0)
+    generate_scene(clip, seed=0, scenario="walking", duration_s=10)
+    assert not _needs_generating(clip, 0)
+    assert _needs_generating(clip, 5)
+    own = tmp_path / "mine.mp4"
+    own.write_bytes(clip.read_bytes())  # a user's clip (no truth file): used as it is
+    assert not _needs_generating(own, 5)
+
+
+def test_config_check_lists_problems_in_order_with_suggestions(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(
+        "sight: x\nstorage:\n  media_dri: m\ncameras:\n  - id: a\n    url: a.mp4\n"
+        "    fsp: 2\n    events: {fall: {threshhold: 0.5}}\n"
+    )
+    proc = _vigil("config", "check", "-c", str(cfg))
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"{cfg}:1 sight: unknown key (did you mean 'site'?)",
+        f"{cfg}:3 storage.media_dri: unknown key (did you mean 'media_dir'?)",
+        f"{cfg}:7 cameras[0].fsp: unknown key (did you mean 'fps'?)",
+        f"{cfg}:8 cameras[0].events.fall.threshhold: unknown key (did you mean 'threshold'?)",
+    ]
+
+
+def test_vigil_config_is_the_default_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text("cameras: []\n")
+    proc = _vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
+    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
+    proc = _vigil("incidents", "list", env={"VIGIL_CONFIG": str(cfg)}, cwd=tmp_path)
+    assert proc.returncode == 1 and "no database at" in proc.stderr  # it read that config
