@@ -61,7 +61,10 @@ class ReportService:
         self._queue: queue.Queue[Evidence | None] = queue.Queue(maxsize=config.queue_size)
         self._latest: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # workers end now
+        self._finishing = threading.Event()  # no new work; what is queued may still finish
+        self._running: dict[str, str] = {}  # worker name -> incident id being generated
+        self._unfinished: list[str] = []  # incident ids of generations given up at stop
         self._closed = threading.Event()
         self._callback_lock = threading.Lock()
         self._counts: Counter[str] = Counter({name: 0 for name in STAT_NAMES})
@@ -85,8 +88,10 @@ class ReportService:
         """Queue generation of ``evidence``'s report; never blocks (a full queue drops)."""
         if self._generator is None:
             return
-        if self._stopping.is_set():
+        if self._stopping.is_set() or self._finishing.is_set():
             self._count("dropped_stopped")
+            with self._lock:
+                self._unfinished.append(evidence.incident_id)
             return
         try:
             self._queue.put_nowait(evidence)
@@ -116,20 +121,23 @@ class ReportService:
         return self._queue.qsize()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop accepting work, drop what waits, let running generations finish within
-        ``timeout_s``, then cancel what still runs and release the backend.
+        """Stop accepting work, finish what is queued and running within ``timeout_s``, then
+        drop the rest, cancel what still runs and release the backend.
 
-        Never waits on the queue: it returns after ``timeout_s`` plus a grace of
-        ``_CANCEL_GRACE_S`` for cancelled generations, and ``on_report`` is never called
-        once it returned."""
+        It returns after ``timeout_s`` plus a grace of ``_CANCEL_GRACE_S`` for cancelled
+        generations, and ``on_report`` is never called once it returned. Generations given
+        up are logged at WARNING with their incident ids (their template reports stand)."""
         if self._stopping.is_set():
             return
         deadline = time.monotonic() + timeout_s
+        self._finishing.set()
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         self._stopping.set()
         self._drop_waiting()
         self._wake_idle_worker()
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._unfinished += self._running.values()
         if self._generator is not None:
             self._generator.close()
         grace = time.monotonic() + _CANCEL_GRACE_S
@@ -139,9 +147,15 @@ class ReportService:
                 log.warning("reports: worker %s still running after stop", thread.name)
         with self._callback_lock:
             self._closed.set()
-        dropped = self._counts["dropped_stopped"]
-        if dropped:
-            log.info("reports: stopped; %d queued generation(s) dropped", dropped)
+        with self._lock:
+            unfinished = sorted(set(self._unfinished))
+        if unfinished:
+            log.warning(
+                "reports: stopped before %d generated report(s) were done (template reports "
+                "stand) for incident(s) %s",
+                len(unfinished),
+                ", ".join(unfinished),
+            )
 
     # --- workers -----------------------------------------------------------------------------
 
@@ -164,23 +178,36 @@ class ReportService:
             try:
                 evidence = self._queue.get(timeout=_IDLE_POLL_S)
             except queue.Empty:
+                if self._finishing.is_set():
+                    break  # stopping and nothing left to finish
                 continue
             if evidence is None:  # stop()'s wake-up
                 break
             if self._stopping.is_set():
                 self._count("dropped_stopped")
+                with self._lock:
+                    self._unfinished.append(evidence.incident_id)
                 break
             with self._lock:
                 newest = self._latest.get(evidence.incident_id, evidence.version)
                 if newest > evidence.version:
                     self._counts["superseded"] += 1
                     continue
-            report = generate_report(evidence, generator, self._config)
+            name = threading.current_thread().name
+            with self._lock:
+                self._running[name] = evidence.incident_id
+            try:
+                report = generate_report(evidence, generator, self._config)
+            finally:
+                with self._lock:
+                    self._running.pop(name, None)
             with self._lock:
                 if self._latest.get(evidence.incident_id) == evidence.version:
                     del self._latest[evidence.incident_id]
             if self._stopping.is_set() and "stopped" in (report.fallback_reason or ""):
                 self._count("dropped_stopped")
+                with self._lock:
+                    self._unfinished.append(evidence.incident_id)
                 continue
             with self._callback_lock:
                 if self._closed.is_set():  # never call back after stop() returned
@@ -207,6 +234,8 @@ class ReportService:
                 return
             if item is not None:
                 self._count("dropped_stopped")
+                with self._lock:
+                    self._unfinished.append(item.incident_id)
 
     def _wake_idle_worker(self) -> None:
         """Put the stop sentinel without waiting: a full queue means no worker is idle, and

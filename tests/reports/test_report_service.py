@@ -281,3 +281,38 @@ def test_tiny_local_model_through_the_service(
 def test_config_rejects_bad_values(data: dict[str, Any], key: str) -> None:
     with pytest.raises(ValueError, match=key):
         ReportsConfig.model_validate(data)
+
+
+def test_stop_finishes_queued_generations_within_its_budget(
+    chat_server: ChatServer, evidence_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat_server.respond = lambda req: completion(json.dumps(GROUNDED))
+    got = Collector()
+    service = ReportService(_openai(chat_server, workers=1), got)
+    for i in range(3):
+        service.submit(evidence_factory().model_copy(update={"incident_id": f"q{i}"}))
+    service.stop(timeout_s=WAIT_S)
+    done = []
+    while not got.reports.empty():
+        done.append(got.reports.get_nowait().incident_id)
+    assert sorted(done) == ["q0", "q1", "q2"]  # queued at stop, still generated
+    assert service.stats()["dropped_stopped"] == 0
+    assert not [r for r in caplog.records if "stopped before" in r.getMessage()]
+
+
+def test_generations_given_up_at_stop_are_warned_with_their_incidents(
+    chat_server: ChatServer, evidence_factory: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = Gate(completion(json.dumps(GROUNDED)))
+    chat_server.respond = gate
+    service = ReportService(_openai(chat_server, workers=1), Collector())
+    service.submit(evidence_factory().model_copy(update={"incident_id": "held"}))
+    gate.wait_arrival()
+    service.submit(evidence_factory().model_copy(update={"incident_id": "waiting"}))
+    try:
+        service.stop(timeout_s=0.2)
+    finally:
+        gate.opened.set()
+    (warning,) = [r for r in caplog.records if "stopped before" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert "held" in warning.getMessage() and "waiting" in warning.getMessage()
