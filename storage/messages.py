@@ -100,6 +100,7 @@ def incident_message(
         "opened_at": iso_utc(update.opened_ts_s),
         "closed_at": iso_utc(update.closed_ts_s),
         "duration_s": _finite("duration_s", update.duration_s),
+        "offset_s": round(_finite("offset_s", max(0.0, update.onset_pts_s)), 3),
         "score": {
             "current": _finite("score", update.score),
             "peak": _finite("peak_score", update.peak_score),

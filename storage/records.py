@@ -57,6 +57,8 @@ class IncidentRecord:
     close_reason: str | None = None
     severity: Severity | None = None
     title: str | None = None
+    #: where the onset is in its stream (seconds from the stream's first frame)
+    offset_s: float = 0.0
 
     @property
     def is_open(self) -> bool:

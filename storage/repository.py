@@ -527,6 +527,7 @@ def _incident_record(
         close_reason=inc.close_reason,
         severity=None if report is None else Severity(report[0]),
         title=None if report is None else report[1],
+        offset_s=inc.onset_pts_s,
     )
 
 

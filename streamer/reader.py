@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import math
 import threading
@@ -78,6 +79,7 @@ class CameraReader:
         self._last_frame_wall: float | None = None
         self._last_packet_mono = time.monotonic()
         self._resume_mono: float | None = None
+        self._pace_origin: float | None = None  # wall time that stream time 0 is paced from
         self._held = False  # the thread waits on pacing or the queue, not on the source
         self._tainted = False  # a decode error was seen; frames are damaged until a keyframe
         self._packets_decoded = 0
@@ -285,6 +287,12 @@ class CameraReader:
         frame_dur = 1.0 / float(rate) if rate and 1 <= float(rate) <= 240 else 0.04
         live = kind.live
         strategy: Backpressure = self.config.backpressure if live else "wait"
+        if not live and self.clock.first_wall_s is None:
+            anchor = self.spec.start_wall_s
+            if anchor is None:
+                anchor = _creation_time(container)
+            if anchor is not None:
+                self.clock.anchor_at(anchor)
         self.clock.new_session()
         self._policy.reset()
         self._input_rate.restart()
@@ -443,7 +451,11 @@ class CameraReader:
         self._held = True  # waiting on our side (pacing, a full queue) is no source stall
         try:
             if self.pace and not live:
-                wait = ts - time.time()
+                # paced from when this reader's first sample was handed over, whatever
+                # wall-clock time the file's frames are stamped with
+                if self._pace_origin is None:
+                    self._pace_origin = time.time() - pts
+                wait = self._pace_origin + pts - time.time()
                 if wait > 0 and self._stop.wait(wait):
                     return
             out = Frame(self.camera_id, self.clock.next_seq(), pts, ts, image)
@@ -467,6 +479,24 @@ class CameraReader:
             size[0],
             size[1],
         )
+
+
+def _creation_time(container: InputContainer) -> float | None:
+    """The container's ``creation_time`` (ISO 8601, as cameras and phones write it), if any."""
+    tags = dict(container.metadata or {})
+    for stream in container.streams.video[:1]:
+        tags = {**dict(stream.metadata or {}), **tags}
+    raw = tags.get("creation_time")
+    if not raw:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    ts = when.timestamp()
+    return ts if 0 < ts < time.time() + 86400 else None
 
 
 def _as_eof() -> SourceError:

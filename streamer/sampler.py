@@ -70,6 +70,15 @@ class CameraClock:
         self._origin_raw: float | None = None  # raw time of the session's first frame
         self._base = 0.0  # output pts at the session origin
         self._last_raw: float | None = None
+        self._anchor_wall_s: float | None = None
+
+    def anchor_at(self, wall_s: float) -> None:
+        """Map the first frame to ``wall_s`` (a file's recording time) instead of now.
+
+        Only before the first frame: once stream time is anchored it never moves.
+        """
+        if self.first_wall_s is None and math.isfinite(wall_s):
+            self._anchor_wall_s = wall_s
 
     def claim(self, stop: threading.Event, poll_s: float = 0.1) -> bool:
         """Wait for sole use of the clock; False (not claimed) if ``stop`` is set first."""
@@ -102,7 +111,8 @@ class CameraClock:
         if not math.isfinite(raw_s):
             return None
         if self.first_wall_s is None:
-            self.first_wall_s = time.time()
+            anchor = self._anchor_wall_s
+            self.first_wall_s = anchor if anchor is not None else time.time()
             self._origin_raw, self._base = raw_s, 0.0
         elif self._origin_raw is None or (
             self._last_raw is not None and raw_s < self._last_raw - 1.0

@@ -26,6 +26,8 @@ class SourceSpec:
     plain file path or ``file://``, or ``/dev/videoN``. ``fps``: samples per second of stream
     time (1..5 in configs; any positive rate is accepted here). ``transport`` overrides the
     configured RTSP transport (``tcp``/``udp``). ``loop`` replays a file source forever (demos).
+    ``start_wall_s``: for a file, the wall-clock time (Unix seconds) of its first frame; when
+    None, the container's ``creation_time`` is used if it has one, else when reading starts.
     """
 
     camera_id: str
@@ -34,6 +36,7 @@ class SourceSpec:
     transport: str | None = None
     name: str | None = None
     loop: bool = False
+    start_wall_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.camera_id:

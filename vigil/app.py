@@ -228,6 +228,7 @@ class App:
                     fps=cam.fps,
                     transport=cam.transport,
                     name=cam.display_name,
+                    start_wall_s=cam.start_wall_s(self.config.tz),
                 )
             )
             self._cameras[cam.id] = cam

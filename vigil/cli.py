@@ -391,6 +391,8 @@ def _record_json(r: Any, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
         "opened_ts_s": r.opened_ts_s,
         "closed_ts_s": r.closed_ts_s,
         "duration_s": round(r.duration_s, 3),
+        "offset_s": round(r.offset_s, 3),
+        "severity": r.severity.value if r.severity is not None else None,
         "peak_score": r.peak_score,
         "mean_score": r.mean_score,
         "zone": r.zone,

@@ -7,6 +7,7 @@ the file); URLs are shown with their password masked.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import os
 import re
@@ -50,6 +51,12 @@ class CameraConfig(BaseModel):
     )
     fps: float = Field(2.0, ge=1.0, le=5.0, description="Frames sampled per second of stream.")
     enabled: bool = Field(True, description="Disabled cameras are configured but not read.")
+    start_time: str | None = Field(
+        None,
+        description="Files only: when the first frame was recorded (ISO 8601, e.g. "
+        "2026-11-30T14:05:00; the site's time zone unless it has an offset). Default: the "
+        "file's creation_time tag if present, else when reading starts.",
+    )
     transport: str | None = Field(None, description="RTSP transport override: tcp or udp.")
     events: dict[str, EventConfig] = Field(
         default_factory=lambda: {"fall": EventConfig(), "fire": EventConfig()},
@@ -66,6 +73,25 @@ class CameraConfig(BaseModel):
     def masked_url(self) -> str:
         """The URL with its password masked."""
         return mask_url(self.url)
+
+    @field_validator("start_time")
+    @classmethod
+    def _check_start_time(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                dt.datetime.fromisoformat(v)
+            except ValueError:
+                raise ValueError(
+                    f"{v!r} is not an ISO 8601 date and time (e.g. 2026-11-30T14:05:00)"
+                ) from None
+        return v
+
+    def start_wall_s(self, tz: zoneinfo.ZoneInfo) -> float | None:
+        """``start_time`` as Unix seconds (naive times are in ``tz``, the site's)."""
+        if self.start_time is None:
+            return None
+        when = dt.datetime.fromisoformat(self.start_time)
+        return (when if when.tzinfo else when.replace(tzinfo=tz)).timestamp()
 
     @field_validator("url")
     @classmethod

@@ -122,3 +122,48 @@ def test_a_bframe_rtsp_camera_recovers_after_a_server_restart(
         if r.created > settled and "online -> offline" in r.getMessage()
     ]
     assert flaps == [] and sup.statuses()["cam"].state == CameraState.ONLINE
+
+
+def _with_creation_time(src: Path, dst: Path, when: str) -> Path:
+    import av
+
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        out.metadata["creation_time"] = when
+        istream = inp.streams.video[0]
+        ostream = out.add_stream_from_template(istream)
+        for packet in inp.demux(istream):
+            if packet.dts is None:
+                continue
+            packet.stream = ostream
+            out.mux(packet)
+    return dst
+
+
+def test_a_file_is_stamped_from_its_creation_time(
+    user_files: dict[str, Path], supervisor_factory: Factory, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    clip = _with_creation_time(
+        user_files["bframes.mp4"], tmp_path / "dated.mp4", "2026-11-30T14:05:00.000000Z"
+    )
+    anchor = dt.datetime(2026, 11, 30, 14, 5, tzinfo=dt.UTC).timestamp()
+    sup, queue = supervisor_factory(pace=False, per_camera=1000)
+    sup.add(SourceSpec("cam", str(clip), 5))
+    frames = drain(sup, queue, timeout_s=60)
+    assert frames[0].ts_s == pytest.approx(anchor + frames[0].pts_s)
+    assert all(f.ts_s == pytest.approx(anchor + f.pts_s) for f in frames)
+
+
+def test_a_configured_start_time_wins_and_without_either_it_is_now(
+    user_files: dict[str, Path], supervisor_factory: Factory
+) -> None:
+    sup, queue = supervisor_factory(pace=False, per_camera=1000)
+    sup.add(SourceSpec("given", str(user_files["bframes.mp4"]), 5, start_wall_s=1_000_000.0))
+    before = time.time()
+    sup.add(SourceSpec("now", str(user_files["bframes.mkv"]), 5))
+    frames = drain(sup, queue, timeout_s=60)
+    given = [f for f in frames if f.camera_id == "given"]
+    now = [f for f in frames if f.camera_id == "now"]
+    assert given[0].ts_s == pytest.approx(1_000_000.0 + given[0].pts_s)
+    assert before - 1 <= now[0].ts_s - now[0].pts_s <= time.time()

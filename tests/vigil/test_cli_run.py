@@ -171,3 +171,38 @@ def test_vigil_config_is_the_default_config(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
     proc = _vigil("incidents", "list", env={"VIGIL_CONFIG": str(cfg)}, cwd=tmp_path)
     assert proc.returncode == 1 and "no database at" in proc.stderr  # it read that config
+
+
+def test_a_file_run_fast_is_timed_from_its_start_time_with_offsets(
+    tmp_path: Path, scene_clip: Any
+) -> None:
+    import datetime as dt
+    import json
+    import sqlite3
+
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(
+        f"""timezone: Europe/Berlin
+storage:
+  database_url: "sqlite:///{tmp_path / "db" / "vigil.db"}"
+  media_dir: {tmp_path / "media"}
+cameras:
+  - {{id: cam, url: "{scene_clip("demo", 0)}", fps: 2, start_time: "2026-11-30T14:05:00"}}
+"""
+    )
+    start = dt.datetime(2026, 11, 30, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    proc = _vigil("run", "--fast", "-c", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    listed = _vigil("incidents", "list", "--json", "-c", str(cfg))
+    rows = json.loads(listed.stdout)
+    assert sorted(r["event_type"] for r in rows) == ["fall", "fire"]
+    for r in rows:
+        assert 0 < r["offset_s"] < 60
+        # stamped from the recording time, not from when the fast run read the file
+        assert r["opened_ts_s"] == pytest.approx(start.timestamp() + r["offset_s"], abs=1.0)
+        assert r["opened_at"].startswith("2026-11-30T14:0")
+        assert r["opened_at"].endswith("+01:00")
+    with sqlite3.connect(tmp_path / "db" / "vigil.db") as db:
+        payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM outbox")]
+    incident_msgs = [p for p in payloads if p["message_type"] == "incident"]
+    assert incident_msgs and all("offset_s" in p for p in incident_msgs)
