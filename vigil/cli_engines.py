@@ -9,11 +9,24 @@ import typer
 
 from vigil.cli_common import ConfigOpt
 from vigil.cli_common import load_or_exit as _load
+from vigil.config import VigilConfig
 
 app = typer.Typer(
     help="Model runtimes of the clip profile: ONNX export, TensorRT/ONNX Runtime engines.",
     no_args_is_help=True,
 )
+
+
+def _require_clip(cfg: VigilConfig, path: Path) -> None:
+    """The weight-free cues profile has nothing to export or build: say so at once."""
+    if cfg.model.profile != "clip":
+        typer.echo(
+            f"error: {path}: model.profile is {cfg.model.profile!r}, which has no model to "
+            "export or build; set model.profile: clip and model.clip.visual (a local folder "
+            "or a hub id) first",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 @app.command("export")
@@ -30,6 +43,7 @@ def export(
     from engines.errors import EngineError
 
     cfg = _load(config)
+    _require_clip(cfg, config)
     try:
         rep = export_bundle(cfg.model.clip, out, int8=int8)
     except EngineError as exc:
@@ -68,6 +82,7 @@ def build(config: ConfigOpt) -> None:
     from engines.errors import EngineError
 
     cfg = _load(config)
+    _require_clip(cfg, config)
     try:
         rep = build_ahead(cfg.model.clip)
     except EngineError as exc:

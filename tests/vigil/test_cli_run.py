@@ -206,3 +206,16 @@ cameras:
         payloads = [json.loads(p) for (p,) in db.execute("SELECT payload FROM outbox")]
     incident_msgs = [p for p in payloads if p["message_type"] == "incident"]
     assert incident_msgs and all("offset_s" in p for p in incident_msgs)
+
+
+def test_engines_commands_on_a_cues_config_say_so_at_once(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text("model: {profile: cues}\n")
+    for args in (
+        ("engines", "build", "-c", str(cfg)),
+        ("engines", "export", "-c", str(cfg), "--out", str(tmp_path / "o")),
+    ):
+        proc = _vigil(*args, env={"HF_HUB_OFFLINE": "1"})
+        assert proc.returncode == 2, proc.stderr
+        assert "model.profile is 'cues'" in proc.stderr
+    assert not (tmp_path / "o").exists()
