@@ -6,9 +6,12 @@ import datetime as dt
 import importlib
 import json
 import logging
+import re
 import signal
 import sys
+import time
 import zoneinfo
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -317,14 +320,26 @@ def _clip_duration(path: Path) -> float:
     return 0.0
 
 
+_AGO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_ID_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
 def _parse_time(value: str | None, tz: zoneinfo.ZoneInfo, name: str) -> float | None:
+    """An ISO 8601 time (the site's zone unless it has an offset), or an age: 30m, 1h, 2d."""
     if value is None:
         return None
+    ago = _AGO.match(value)
+    if ago:
+        return time.time() - float(ago[1]) * _UNIT_S[ago[2].lower()]
     try:
         t = dt.datetime.fromisoformat(value)
     except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "..."
         typer.echo(
-            f"--{name}: {value!r} is not an ISO 8601 date or time (e.g. 2026-11-25T14:00)", err=True
+            f"--{name}: {shown!r} is not an ISO 8601 date or time (e.g. 2026-11-25T14:00) "
+            "nor an age (30m, 1h, 2d)",
+            err=True,
         )
         raise typer.Exit(2) from None
     if t.tzinfo is None:
@@ -346,8 +361,13 @@ def incidents_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON array on stdout.")] = False,
 ) -> None:
     """List incidents, newest first."""
+    from detectors.types import IncidentStatus
+    from engines.types import EVENT_TYPES
+
     cfg = _load(config)
     tz = cfg.tz
+    event_type = _choice(event_type, EVENT_TYPES, "type")
+    status = _choice(status, [s.value for s in IncidentStatus], "status")
     store = _open_store(cfg)
     try:
         rows = store.list_incidents(
@@ -363,13 +383,12 @@ def incidents_list(
     if as_json:
         sys.stdout.write(json.dumps([_record_json(r, tz) for r in rows], indent=2) + "\n")
         return
-    table = Table(title=f"{len(rows)} incident(s)")
-    for col in ("id", "type", "camera", "status", "opened", "duration", "peak", "zone"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r.incident_id[:12],
+    cols = ("id", "type", "severity", "camera", "status", "opened", "duration", "peak", "zone")
+    cells = [
+        (
+            r.incident_id if not out.is_terminal else r.incident_id[:12],
             r.event_type,
+            r.severity.value if r.severity is not None else "",
             r.camera_id,
             r.status,
             _iso(r.opened_ts_s, tz),
@@ -377,7 +396,31 @@ def incidents_list(
             f"{r.peak_score:.2f}",
             r.zone or "",
         )
+        for r in rows
+    ]
+    if not out.is_terminal:  # piped: whole values, one tab-separated line each
+        sys.stdout.write("\t".join(cols) + "\n")
+        for row in cells:
+            sys.stdout.write("\t".join(row) + "\n")
+        return
+    table = Table(title=f"{len(rows)} incident(s)")
+    for col in cols:
+        table.add_column(col, no_wrap=col in ("id", "opened"))
+    for row in cells:
+        table.add_row(*row)
     out.print(table)
+
+
+def _choice(value: str | None, known: Sequence[str], name: str) -> str | None:
+    """``value`` lower-cased if it is one of ``known``; else a one-line error (exit 2)."""
+    if value is None:
+        return None
+    low = value.strip().lower()
+    if low not in known:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        typer.echo(f"--{name}: unknown value {shown!r}; one of {', '.join(known)}", err=True)
+        raise typer.Exit(2)
+    return low
 
 
 def _record_json(r: Any, tz: zoneinfo.ZoneInfo) -> dict[str, Any]:
@@ -425,6 +468,13 @@ def incidents_show(
     """Show one incident with its timeline and reports."""
     from storage.errors import StorageError
 
+    if not _ID_OK.match(incident_id):
+        typer.echo(
+            "error: an incident id is 1 to 128 letters, digits or . _ : - (see `vigil "
+            "incidents list`)",
+            err=True,
+        )
+        raise typer.Exit(2)
     cfg = _load(config)
     store = _open_store(cfg)
     try:
@@ -446,8 +496,26 @@ def incidents_show(
             for u in detail.updates
         ]
         data["reports"] = [
-            {"title": r.title, "summary": r.summary, "severity": r.severity, "backend": r.backend}
+            {
+                "title": r.title,
+                "summary": r.summary,
+                "severity": r.severity,
+                "action": r.action,
+                "backend": r.backend,
+                "fallback_used": r.fallback_used,
+                "fallback_reason": r.fallback_reason,
+            }
             for r in detail.reports
+        ]
+        media_root = Path(cfg.storage.media_dir).resolve()
+        data["media"] = [
+            {
+                "kind": m.kind,
+                "path": str(media_root / m.path),
+                "content_type": m.content_type,
+                "bytes": m.bytes,
+            }
+            for m in detail.media
         ]
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return

@@ -219,3 +219,58 @@ def test_engines_commands_on_a_cues_config_say_so_at_once(tmp_path: Path) -> Non
         assert proc.returncode == 2, proc.stderr
         assert "model.profile is 'cues'" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture(scope="module")
+def demo_history(tmp_path_factory: pytest.TempPathFactory, scene_clip: Any) -> Path:
+    """A config whose database holds the demo's fall and fire."""
+    d = tmp_path_factory.mktemp("history")
+    cfg = d / "v.yaml"
+    cfg.write_text(
+        f"""storage:
+  database_url: "sqlite:///{d / "db" / "vigil.db"}"
+  media_dir: {d / "media"}
+cameras:
+  - {{id: cam, url: "{scene_clip("demo", 0)}", fps: 2}}
+"""
+    )
+    proc = _vigil("demo", "-c", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    return cfg
+
+
+def test_incidents_list_piped_is_whole_and_filters_are_checked(demo_history: Path) -> None:
+    proc = _vigil("incidents", "list", "-c", str(demo_history), "--type", "FALL", "--since", "1d")
+    assert proc.returncode == 0, proc.stderr
+    header, *rows = proc.stdout.splitlines()
+    assert header.split("\t")[:3] == ["id", "type", "severity"]
+    (row,) = rows
+    fields = row.split("\t")
+    assert len(fields[0]) == 32 and fields[1] == "fall" and fields[2] == "high"
+    assert "T" in fields[5] and fields[5].endswith("+00:00")  # a whole ISO time with its zone
+    proc = _vigil("incidents", "list", "-c", str(demo_history), "--since", "1d", "--until", "2h")
+    assert proc.returncode == 0 and proc.stdout.count("\n") == 1  # header only: all are newer
+    for bad in (("--type", "explosion"), ("--status", "gone"), ("--since", "yesterday-ish")):
+        proc = _vigil("incidents", "list", "-c", str(demo_history), *bad)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("bad_id", ["", "x" * 100_000, "../../etc", "a b"])
+def test_incidents_show_bad_ids_are_one_line_errors(demo_history: Path, bad_id: str) -> None:
+    proc = _vigil("incidents", "show", bad_id, "-c", str(demo_history))
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr) < 300  # never an echo of a huge input
+
+
+def test_incidents_show_json_has_media_actions_and_fallbacks(demo_history: Path) -> None:
+    import json
+
+    listed = json.loads(_vigil("incidents", "list", "--json", "-c", str(demo_history)).stdout)
+    proc = _vigil("incidents", "show", listed[0]["incident_id"], "--json", "-c", str(demo_history))
+    data = json.loads(proc.stdout)
+    kinds = {m["kind"].split(":")[0] for m in data["media"]}
+    assert kinds == {"keyframe", "clip"}
+    assert all(Path(m["path"]).is_absolute() and Path(m["path"]).exists() for m in data["media"])
+    rep = data["reports"][-1]
+    assert rep["action"] and rep["fallback_used"] in (True, False) and "fallback_reason" in rep
