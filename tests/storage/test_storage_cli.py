@@ -81,5 +81,6 @@ def test_upgrade_of_a_database_from_a_newer_vigil_says_so(tmp_path: Path) -> Non
 @pytest.mark.parametrize("cmd", ["outbox", "sweep"])
 def test_commands_refuse_a_database_without_schema(tmp_path: Path, cmd: str) -> None:
     cfg = _config(tmp_path, f"sqlite:///{tmp_path / 'empty.db'}")
+    (tmp_path / "empty.db").touch()  # there, but without a schema
     res = runner.invoke(app, [cmd, "-c", str(cfg)])
     assert res.exit_code == 1 and "vigil db upgrade -c FILE" in res.output

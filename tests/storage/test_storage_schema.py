@@ -40,6 +40,10 @@ def test_autogenerate_finds_no_difference_between_models_and_migrations(
 def test_empty_database_without_create_says_which_command_creates_it(
     storage_config: StorageConfig,
 ) -> None:
+    db_file = storage_config.sqlite_path()
+    if db_file is not None:  # an empty SQLite file: there, but without a schema
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        db_file.touch()
     with pytest.raises(SchemaOutOfDate, match=r"run `vigil db upgrade -c FILE`"):
         Store.open(storage_config, create_if_empty=False)
 
