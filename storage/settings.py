@@ -95,12 +95,8 @@ class StorageConfig(BaseModel):
         """The journal folder: ``journal_dir``, else beside the SQLite file, else data/journal."""
         if self.journal_dir:
             return Path(self.journal_dir).expanduser()
-        url = self.database_url
-        if url.startswith("sqlite:///"):
-            db = url.removeprefix("sqlite:///").split("?", 1)[0]
-            if db and db != ":memory:" and not db.startswith("file:"):
-                return Path(db).expanduser().parent / "journal"
-        return Path("data/journal")
+        db = self.sqlite_path()
+        return db.parent / "journal" if db is not None else Path("data/journal")
 
 
 class KafkaConfig(BaseModel):
