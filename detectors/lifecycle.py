@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from detectors.settings import ResolvedEventConfig, ZoneConfig
 from detectors.types import IncidentUpdate, ScorePoint, UpdateKind
 from detectors.zones import ZoneFilter
-from engines.types import Scores
+from engines.types import Box, Scores
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class EventTracker:
         self._emitted_peak = 0.0
         self._zone: str | None = None
         self._cues: dict[str, float] = {}
+        self._region: Box | None = None
         self._timeline: list[ScorePoint] = []
 
     @property
@@ -123,9 +124,14 @@ class EventTracker:
             cues=dict(self._cues),
             timeline=tuple(self._timeline),
             close_reason=reason,
+            region=self._region,
         )
 
-    def _observe(self, ts: float, score: float, cues: Mapping[str, float]) -> None:
+    def _observe(
+        self, ts: float, score: float, cues: Mapping[str, float], region: Box | None = None
+    ) -> None:
+        if region is not None:
+            self._region = region
         self._peak = max(self._peak, score)
         self._sum += score
         self._n += 1
@@ -148,8 +154,12 @@ class EventTracker:
         pts_s: float = 0.0,
         zone: str | None = None,
         cues: Mapping[str, float] | None = None,
+        region: Box | None = None,
     ) -> list[IncidentUpdate]:
-        """Feed one score (in time order); returns the updates it caused."""
+        """Feed one score (in time order); returns the updates it caused.
+
+        ``region`` is where the scorer saw the event in this frame (kept with the incident).
+        """
         cues = cues or {}
         rule = self.rule
         out: list[IncidentUpdate] = []
@@ -173,7 +183,7 @@ class EventTracker:
                 self._onset_ts = ts_s
                 self._onset_pts = pts_s
                 self._zone = zone
-                self._observe(ts_s, score, cues)
+                self._observe(ts_s, score, cues, region)
                 st = self._state
                 if rule.min_duration_s <= 0:
                     self._open(out, ts_s)
@@ -183,14 +193,14 @@ class EventTracker:
                 self._state = _State.IDLE
                 self._reset_incident()
                 return out
-            self._observe(ts_s, score, cues)
+            self._observe(ts_s, score, cues, region)
             if zone and not self._zone:
                 self._zone = zone
             if ts_s - self._onset_ts >= rule.min_duration_s - 1e-9:
                 self._open(out, ts_s)
             return out
         if st is _State.ACTIVE:
-            self._observe(ts_s, score, cues)
+            self._observe(ts_s, score, cues, region)
             if not held:
                 self._state = _State.CLOSING
                 self._below_since = ts_s
@@ -208,7 +218,7 @@ class EventTracker:
         if on:
             self._state = _State.ACTIVE
             self._below_since = None
-            self._observe(ts_s, score, cues)
+            self._observe(ts_s, score, cues, region)
         return out
 
     def _open(self, out: list[IncidentUpdate], ts_s: float) -> None:
@@ -284,6 +294,7 @@ class CameraDetector:
                     pts_s=scores.pts_s,
                     zone=decision.zone,
                     cues=scores.cues,
+                    region=scores.regions.get(ev),
                 )
             )
         return out

@@ -57,6 +57,9 @@ class IncidentUpdate:
     cues: Mapping[str, float] = field(default_factory=dict)
     timeline: tuple[ScorePoint, ...] = ()
     close_reason: str | None = None
+    #: where in the picture (normalised ``x0, y0, x1, y1``) the event was last seen, if the
+    #: scorer says where
+    region: tuple[float, float, float, float] | None = None
 
     @property
     def status(self) -> IncidentStatus:

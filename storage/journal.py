@@ -123,6 +123,8 @@ def pending_from_json(data: dict[str, Any]) -> Pending:
     upd = dict(data["update"])
     upd["kind"] = UpdateKind(upd["kind"])
     upd["timeline"] = tuple(ScorePoint(**p) for p in upd.get("timeline", ()))
+    if upd.get("region") is not None:
+        upd["region"] = tuple(float(v) for v in upd["region"])
     media = [MediaRef(**m) for m in data.get("media", ())]
     return Pending(IncidentUpdate(**upd), _report_from(data.get("report")), media)
 

@@ -12,6 +12,7 @@ the next start. Incidents an earlier process left open are closed as ``interrupt
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import threading
@@ -27,6 +28,7 @@ from engines.types import Scorer, Scores
 from reports.evidence import CameraInfo, Evidence, build_evidence
 from reports.service import ReportService
 from reports.types import Report
+from storage.annotate import Annotation, annotate
 from storage.clips import ClipJob, ClipWriter
 from storage.errors import MediaError
 from storage.journal import Entry, Journal, JournalError, Pending, import_legacy_spool
@@ -458,9 +460,7 @@ class App:
             if upd.kind is UpdateKind.OPEN:
                 self.stats.opened += 1
                 if frame is not None:
-                    keyframe = self._save_keyframe(upd, frame)
-                    if keyframe is not None:
-                        media.append(keyframe)
+                    media.extend(self._save_keyframes(upd, frame))
                     self._start_clip(upd)
             elif upd.kind is UpdateKind.CLOSE:
                 self.stats.closed += 1
@@ -570,14 +570,33 @@ class App:
 
     # -- media -----------------------------------------------------------------------------
 
-    def _save_keyframe(self, upd: IncidentUpdate, frame: Frame) -> MediaRef | None:
+    def _save_keyframes(self, upd: IncidentUpdate, frame: Frame) -> list[MediaRef]:
+        """The onset frame twice: clean, and annotated with what scored, where and when."""
         if self.media is None:
-            return None
+            return []
+        saved: list[MediaRef] = []
         try:
-            return self.media.save_keyframe(upd.incident_id, frame.image, frame.ts_s, "onset")
+            saved.append(
+                self.media.save_keyframe(upd.incident_id, frame.image, frame.ts_s, "onset")
+            )
+            cam = self._cameras.get(upd.camera_id)
+            local = datetime.datetime.fromtimestamp(frame.ts_s, self.config.tz)
+            note = Annotation(
+                event_type=upd.event_type,
+                score=upd.score,
+                camera=cam.display_name if cam else upd.camera_id,
+                local_time=local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                region=upd.region,
+                zone=upd.zone,
+            )
+            saved.append(
+                self.media.save_keyframe(
+                    upd.incident_id, annotate(frame.image, note), frame.ts_s, "annotated"
+                )
+            )
         except Exception as exc:
             log.warning("incident %s: keyframe not saved: %s", upd.incident_id, exc)
-            return None
+        return saved
 
     def _start_clip(self, upd: IncidentUpdate) -> None:
         buf = self._windows.get(upd.camera_id)

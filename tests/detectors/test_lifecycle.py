@@ -212,3 +212,12 @@ def test_scores_of_another_camera_are_refused() -> None:
     bad = Scores(camera_id="other", seq=0, pts_s=0, ts_s=0, events={"fall": 0.9})
     with pytest.raises(ValueError, match="other"):
         det.update(bad)
+
+
+def test_updates_carry_where_the_event_was_last_seen() -> None:
+    det = zones_detector([])
+    ups = run_detector(det, INSIDE)
+    assert kinds(ups) == ["open"] and ups[0].region == INSIDE
+    moved = det.update(scores(4.0, 0.9, OUTSIDE)) + det.finish(1010.0, "test")
+    assert moved[-1].kind is UpdateKind.CLOSE and moved[-1].region == OUTSIDE
+    assert run_detector(zones_detector([]), None)[0].region is None  # the scorer said nowhere

@@ -441,3 +441,13 @@ def test_updates_lost_on_a_full_disk_are_errors_and_a_non_zero_exit(
     assert rc != 0, proc.output
     assert "LOST" in proc.output
     assert re.search(r"ERROR .*could not be kept", proc.output), proc.output
+
+
+def test_journal_lines_keep_the_region_of_an_update() -> None:
+    from storage.journal import pending_from_json, pending_to_json
+
+    item = Pending(_update(region=(0.1, 0.2, 0.3, 0.4)), None, [])
+    back = pending_from_json(json.loads(json.dumps(pending_to_json(item))))
+    assert back.update == item.update and back.update.region == (0.1, 0.2, 0.3, 0.4)
+    plain = Pending(_update(), None, [])
+    assert pending_from_json(json.loads(json.dumps(pending_to_json(plain)))).update.region is None

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from storage.store import Store
@@ -78,6 +80,16 @@ def test_run_fast_finds_exactly_the_ground_truth(
                 r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", detail.latest_report.summary
             )
             assert {m.kind.split(":")[0] for m in detail.media} >= {"keyframe", "clip"}
+            # the onset frame, clean and annotated (box, label, score, camera, local time)
+            kinds = {m.kind: m for m in detail.media}
+            assert {"keyframe:onset", "keyframe:annotated"} <= set(kinds)
+            media_dir = db.parent / "media"
+            clean = cv2.imread(str(media_dir / kinds["keyframe:onset"].path))
+            marked = cv2.imread(str(media_dir / kinds["keyframe:annotated"].path))
+            assert clean is not None and marked is not None and clean.shape == marked.shape
+            changed = np.abs(clean.astype(int) - marked.astype(int)).max(axis=2) > 60
+            assert changed[: clean.shape[0] // 8].mean() > 0.02  # the banner at the top
+            assert changed[clean.shape[0] // 8 :].any()  # the box around what scored
     finally:
         store.close()
 
