@@ -9,7 +9,10 @@ like most IP cameras) it measures the CPU seconds per stream-minute and the % of
   only sampled frames are converted; keyframes only when they cover the rate; otherwise each
   GOP is decoded up to its last sample (the tail before the next keyframe is not needed);
 - ``vigil@2fps all``: the decode floor the issue names: every frame decoded
-  (``keyframe_only=false, skip_gop_tail=false``), only sampled ones converted.
+  (``keyframe_only=false, skip_gop_tail=false``), only sampled ones converted;
+- ``vigil@2fps clips``: the default reader plus the packet buffer of full-rate clips
+  (``storage.media.clip_full_rate``, the App's default: 18 s, 48 MB per camera); after the
+  window it also remuxes one 8 s clip from the buffer and reports that clip's CPU seconds.
 
 Each reader runs alone in its own process; CPU time (user + sys, ``getrusage``) is taken over a
 fixed window after a warm-up. Run: ``python bench/ingest.py [--seconds 15]`` (needs the apt
@@ -99,7 +102,10 @@ def child_vigil(
     if variant == "all":
         config = StreamerConfig(keyframe_only=False, skip_gop_tail=False)
     queue = FrameQueue()
-    sup = Supervisor(config=config, queue=queue)
+    buffer_s = 18.0 if variant == "clips" else 0.0
+    sup = Supervisor(
+        config=config, queue=queue, packet_buffer_s=buffer_s, packet_buffer_bytes=48 << 20
+    )
     sup.add(SourceSpec("bench", url, fps))
     taken = 0
     first = time.monotonic() + 30
@@ -112,10 +118,29 @@ def child_vigil(
     while time.monotonic() < end_warm:
         queue.get_batch(8, 0.1)
     c0, t0, n0 = _cpu_s(), time.monotonic(), sup.statuses()["bench"].frames_sampled
+    newest = 0.0
     while time.monotonic() - t0 < seconds:
-        queue.get_batch(8, 0.1)
+        batch = queue.get_batch(8, 0.1)
+        if batch:
+            newest = batch[-1].pts_s
     c1, t1 = _cpu_s(), time.monotonic()
     st = sup.statuses()["bench"]
+    clip_cpu = None
+    buf = sup.packet_buffer("bench")
+    if buf is not None:
+        import tempfile
+
+        from storage.media import MediaStore
+        from storage.settings import StorageConfig
+
+        c2 = _cpu_s()
+        with tempfile.TemporaryDirectory() as tmp:
+            clip = buf.clip(newest - 8.0, newest)  # 4 s before + 4 s after an onset
+            if clip is not None:
+                MediaStore(StorageConfig(media_dir=tmp)).save_packet_clip(
+                    "bench", clip, wall_offset_s=0.0
+                )
+                clip_cpu = _cpu_s() - c2
     sup.stop()
     mode = st.decode_mode
     if mode == "all" and st.packets_skipped:
@@ -126,6 +151,7 @@ def child_vigil(
         "samples": st.frames_sampled - n0,
         "mode": mode,
         "state": str(st.state),
+        "clip_cpu_s": clip_cpu,
     }
 
 
@@ -215,6 +241,8 @@ def main() -> None:
                 res = run_child(["vigil", url, str(fps), "default"], args)
                 rows.append((name, f"vigil@{fps}fps", res))
             rows.append((name, "vigil@2fps all", run_child(["vigil", url, "2", "all"], args)))
+            clips = run_child(["vigil", url, "2", "clips"], args)
+            rows.append((name, "vigil@2fps clips", clips))
     finally:
         server.close()
 
@@ -234,8 +262,10 @@ def main() -> None:
             naive[name] = per_min
             figures[f"naive_{name}_cpu_pct"] = f"{per_min / 60 * 100:.2f}"
         else:
-            fps = reader.split("@")[1].removesuffix(" all")  # e.g. "2fps"
-            suffix = "_decode_all" if reader.endswith(" all") else ""
+            fps = reader.split("@")[1].split(" ")[0]  # e.g. "2fps"
+            suffix = {" all": "_decode_all", "clips": "_clip_buffer"}.get(reader[-4:], "")
+            if reader.endswith(" clips") and r.get("clip_cpu_s") is not None:
+                figures[f"{name}_clip_remux_cpu_s"] = f"{float(r['clip_cpu_s']):.3f}"  # type: ignore[arg-type]
             ratio_v = naive[name] / per_min
             ratio = f"{ratio_v:.2f}"
             figures[f"vigil_{name}_{fps}{suffix}_cpu_pct"] = f"{per_min / 60 * 100:.2f}"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from storage.media import MediaStore
 from storage.records import MediaRef
+from streamer.prebuffer import PacketClip
 from streamer.types import Frame
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class ClipJob:
     fps: float
     done: Done
     late: Callable[[MediaRef], None] | None = None
+    #: the camera's own packets for the clip (full frame rate); ``frames`` are the fallback
+    packets: PacketClip | None = None
     _settled: bool = field(default=False, repr=False)
 
 
@@ -109,7 +112,7 @@ class ClipWriter:
             ref: MediaRef | None = None
             try:
                 if job.frames:
-                    ref = self.media.save_clip(job.incident_id, job.frames, job.fps)
+                    ref = self._write(job)
             except Exception as exc:
                 log.warning("incident %s: clip not saved: %s", job.incident_id, exc)
             if not self._settle(job, ref) and ref is not None and job.late is not None:
@@ -120,6 +123,19 @@ class ClipWriter:
             with self._cond:
                 self._busy = None
                 self._cond.notify_all()
+
+    def _write(self, job: ClipJob) -> MediaRef:
+        if job.packets is not None:
+            try:
+                wall = job.frames[0].ts_s - job.frames[0].pts_s
+                return self.media.save_packet_clip(job.incident_id, job.packets, wall_offset_s=wall)
+            except Exception as exc:
+                log.warning(
+                    "incident %s: full-rate clip failed (%s); the sampled frames make the clip",
+                    job.incident_id,
+                    exc,
+                )
+        return self.media.save_clip(job.incident_id, job.frames, job.fps)
 
     def pending_for(self, incident_id: str) -> bool:
         """True while a clip of this incident is queued or being encoded."""

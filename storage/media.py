@@ -18,11 +18,12 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
@@ -32,6 +33,7 @@ from storage.errors import MediaError, StorageError, StorageFull
 from storage.records import MediaRef
 from storage.settings import StorageConfig
 from storage.store import Store
+from streamer.prebuffer import PacketClip
 from streamer.types import Frame
 
 log = logging.getLogger(__name__)
@@ -184,34 +186,90 @@ class MediaStore:
         first = usable[0]
         width, height = _clip_size(first.width, first.height, self.config.media.max_clip_width)
         duration = usable[-1].pts_s - first.pts_s + 1.0 / fps
-        crf = self.config.media.clip_crf
 
         def encode(tmp: Path) -> None:
-            with av.open(
-                str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}
-            ) as out:
-                stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-                stream.width, stream.height = width, height
-                stream.pix_fmt = "yuv420p"
-                stream.time_base = Fraction(1, 1000)
-                stream.codec_context.time_base = Fraction(1, 1000)
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
-                for f in usable:
-                    img = f.image
-                    if (img.shape[1], img.shape[0]) != (width, height):
-                        img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
-                    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
-                    vf.pts = round((f.pts_s - first.pts_s) * 1000)
-                    vf.time_base = Fraction(1, 1000)
-                    for packet in stream.encode(vf):
-                        out.mux(packet)
-                for packet in stream.encode():
-                    out.mux(packet)
+            self._encode_h264(
+                tmp, ((f.image, f.pts_s - first.pts_s) for f in usable), fps, width, height
+            )
 
-        name = f"clip-{round(first.ts_s * 1000)}.mp4"
-        rel = self._new_relative(incident_id, first.ts_s, name)
+        return self._write_clip(incident_id, first.ts_s, encode, width, height, duration)
+
+    def save_packet_clip(
+        self, incident_id: str, clip: PacketClip, *, wall_offset_s: float
+    ) -> MediaRef:
+        """A clip at the camera's own frame rate from its compressed packets.
+
+        H.264 is remuxed as it came (no decoding, full resolution); other codecs are decoded
+        and encoded to H.264 (scaled to ``max_clip_width``), so that every clip plays in a
+        browser. ``wall_offset_s`` maps the camera's stream time to wall-clock time.
+        """
+        if len(clip.packets) < 2 or not clip.packets[0].key:
+            raise MediaError(f"clip of incident {incident_id!r}: no keyframe to start from")
+        start_s = clip.start_pts_s
+        duration = clip.end_pts_s - start_s + (1.0 / clip.fps if clip.fps else 0.0)
+        if clip.codec == "h264":
+            width, height = clip.width, clip.height
+
+            def write(tmp: Path) -> None:
+                _remux(tmp, clip)
+
+        else:
+            width, height = _clip_size(clip.width, clip.height, self.config.media.max_clip_width)
+            fps = clip.fps or 25.0
+
+            def write(tmp: Path) -> None:
+                self._encode_h264(tmp, _decoded(clip), fps, width, height)
+
+        return self._write_clip(
+            incident_id, start_s + wall_offset_s, write, width, height, duration
+        )
+
+    def _encode_h264(
+        self,
+        tmp: Path,
+        images: Iterable[tuple[np.ndarray, float]],
+        fps: float,
+        width: int,
+        height: int,
+    ) -> None:
+        """Encode BGR images timed in seconds from the clip's start as H.264 MP4."""
+        crf = self.config.media.clip_crf
+        with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+            stream = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+            stream.width, stream.height = width, height
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = Fraction(1, 1000)
+            stream.codec_context.time_base = Fraction(1, 1000)
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            last = -1
+            for img, t in images:
+                pts = round(t * 1000)
+                if pts <= last:
+                    continue
+                last = pts
+                if (img.shape[1], img.shape[0]) != (width, height):
+                    img = cv2.resize(img, (width, height), interpolation=cv2.INTER_AREA)
+                vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+                vf.pts = pts
+                vf.time_base = Fraction(1, 1000)
+                for packet in stream.encode(vf):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+
+    def _write_clip(
+        self,
+        incident_id: str,
+        first_ts_s: float,
+        write: Callable[[Path], None],
+        width: int,
+        height: int,
+        duration_s: float,
+    ) -> MediaRef:
+        name = f"clip-{round(first_ts_s * 1000)}.mp4"
+        rel = self._new_relative(incident_id, first_ts_s, name)
         try:
-            size = self._write_atomic(rel, encode)
+            size = self._write_atomic(rel, write)
         except (av.FFmpegError, ValueError) as exc:
             raise MediaError(f"clip of incident {incident_id!r}: encoding failed: {exc}") from exc
         return MediaRef(
@@ -219,11 +277,11 @@ class MediaStore:
             kind="clip",
             path=rel,
             content_type="video/mp4",
-            ts_s=float(first.ts_s),
+            ts_s=float(first_ts_s),
             bytes=size,
             width=width,
             height=height,
-            duration_s=round(duration, 3),
+            duration_s=round(duration_s, 3),
         )
 
     # --- retention ------------------------------------------------------------------------
@@ -378,6 +436,54 @@ def _remove_empty_parents(folder: Path, root: Path) -> None:
         except OSError:
             return
         folder = folder.parent
+
+
+def _remux(tmp: Path, clip: PacketClip) -> None:
+    """Copy a clip's packets into an MP4 (timestamps from its first packet's decode time)."""
+    d0 = clip.packets[0].dts
+    with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+        stream = out.add_stream_from_template(clip.template)
+        for p in clip.packets:
+            packet = av.Packet(p.data)
+            packet.pts, packet.dts = p.pts - d0, p.dts - d0
+            packet.time_base = clip.time_base
+            if p.duration:
+                packet.duration = p.duration
+            packet.is_keyframe = p.key
+            packet.stream = stream
+            out.mux(packet)
+
+
+def _decoded(clip: PacketClip) -> Iterator[tuple[np.ndarray, float]]:
+    """Decode a clip's packets: BGR images with seconds from the clip's first frame."""
+    ctx: Any = av.CodecContext.create(clip.codec, "r")
+    extradata = clip.template.codec_context.extradata
+    if extradata:
+        ctx.extradata = extradata
+    start = clip.start_pts_s
+    d0 = clip.packets[0].dts
+    for p in clip.packets:
+        packet = av.Packet(p.data)
+        packet.pts, packet.dts = p.pts - d0, p.dts - d0
+        packet.time_base = clip.time_base
+        try:
+            frames = ctx.decode(packet)
+        except av.FFmpegError:
+            continue  # a damaged packet: its frame is left out
+        yield from _timed(frames, clip, start, d0)
+    with contextlib.suppress(av.FFmpegError):
+        yield from _timed(ctx.decode(None), clip, start, d0)
+
+
+def _timed(
+    frames: Sequence[Any], clip: PacketClip, start: float, d0: int
+) -> Iterator[tuple[np.ndarray, float]]:
+    offset = clip.packets[0].pts_s - float((clip.packets[0].pts - d0) * clip.time_base)
+    for f in frames:
+        if f.pts is None:
+            continue
+        t = float(f.pts * clip.time_base) + offset - start
+        yield f.to_ndarray(format="bgr24"), t
 
 
 def _increasing(frames: Sequence[Frame]) -> list[Frame]:

@@ -27,14 +27,31 @@ class MediaConfig(BaseModel):
 
     jpeg_quality: int = Field(85, ge=10, le=100, description="JPEG quality of keyframes.")
     clip_before_s: float = Field(
-        4.0, ge=0, le=60, description="Seconds of the window before onset put in the clip."
+        4.0, ge=0, le=60, description="Seconds before onset put in the clip."
     )
     clip_after_s: float = Field(
         4.0, ge=0, le=60, description="Seconds after onset put in the clip."
     )
     clip_crf: int = Field(28, ge=0, le=51, description="H.264 quality of clips (lower = better).")
     max_clip_width: int = Field(
-        1280, ge=64, le=7680, description="Clips wider than this are scaled down."
+        1280,
+        ge=64,
+        le=7680,
+        description="Clips that are encoded (not remuxed) and wider than this are scaled down.",
+    )
+    clip_full_rate: bool = Field(
+        True,
+        description="Clips at the camera's own frame rate, from a buffer of its compressed "
+        "packets: H.264 is copied as it came (starting at the keyframe before the clip's "
+        "start), other codecs are decoded and encoded to H.264 around incidents only. False: "
+        "clips of the sampled frames (a few per second).",
+    )
+    clip_buffer_mb: int = Field(
+        48,
+        ge=1,
+        le=2048,
+        description="Most compressed video kept per camera for full-rate clips (MB); covers "
+        "clip_before_s + clip_after_s plus a GOP and pipeline lag at normal camera bitrates.",
     )
 
 

@@ -19,6 +19,7 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from streamer.backoff import Backoff
+from streamer.prebuffer import PacketBuffer
 from streamer.queue import Backpressure, FrameQueue
 from streamer.sampler import CameraClock, DecodePolicy, RateMeter
 from streamer.settings import StreamerConfig
@@ -58,8 +59,10 @@ class CameraReader:
         clock: CameraClock | None = None,
         *,
         pace: bool = True,
+        packets: PacketBuffer | None = None,
     ) -> None:
         self.spec = spec
+        self.packets = packets
         self.config = config
         self.queue = queue
         self.clock = clock or CameraClock(spec.fps)
@@ -294,6 +297,8 @@ class CameraReader:
             if anchor is not None:
                 self.clock.anchor_at(anchor)
         self.clock.new_session()
+        if self.packets is not None:
+            self.packets.begin(stream)
         self._policy.reset()
         self._input_rate.restart()
         self._tainted = False
@@ -324,6 +329,8 @@ class CameraReader:
             self._last_packet_mono = now
             if packet.size == 0:  # the demuxer's final flush packet
                 continue
+            if self.packets is not None:  # every packet, decoded or not: full-rate clips
+                self.packets.add(packet)
             self._input_rate.tick()
             pts = packet.pts
             if pts is not None and prev_pts is not None and pts <= prev_pts:
@@ -425,6 +432,8 @@ class CameraReader:
         if pts is None:
             self._drops["out_of_order"] += 1
             return
+        if self.packets is not None:
+            self.packets.note_time(raw, pts)
         size = (frame.width, frame.height)
         if self._resolution is None or self.machine.state is S.STARTING:
             if self._resolution is not None and size != self._resolution:

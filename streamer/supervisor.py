@@ -8,6 +8,7 @@ import threading
 import time
 import weakref
 
+from streamer.prebuffer import PacketBuffer
 from streamer.queue import FrameQueue
 from streamer.reader import CameraReader
 from streamer.sampler import CameraClock
@@ -39,10 +40,23 @@ class Supervisor:
     numbers continue across :meth:`update` (no jump backwards for the pipeline's windows).
     """
 
-    def __init__(self, *, config: StreamerConfig, queue: FrameQueue, pace: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        config: StreamerConfig,
+        queue: FrameQueue,
+        pace: bool = True,
+        packet_buffer_s: float = 0.0,
+        packet_buffer_bytes: int = 0,
+    ) -> None:
+        """Readers share ``queue``; ``packet_buffer_s`` > 0 keeps that many seconds of each
+        camera's compressed packets (at most ``packet_buffer_bytes``) for full-rate clips."""
         self.config = config
         self.queue = queue
         self.pace = pace
+        self.packet_buffer_s = packet_buffer_s
+        self.packet_buffer_bytes = packet_buffer_bytes
+        self._buffers: dict[str, PacketBuffer] = {}
         self._readers: dict[str, CameraReader] = {}
         self._clocks: dict[str, CameraClock] = {}
         self._lock = threading.RLock()
@@ -60,7 +74,19 @@ class Supervisor:
             # An updated camera's new reader gets its predecessor's clock; it claims it only
             # once that reader's thread is done (see CameraReader), so they never share it.
             clock = self._clocks.setdefault(spec.camera_id, CameraClock(spec.fps))
-            reader = CameraReader(spec, self.config, self.queue, clock, pace=self.pace)
+            buffer: PacketBuffer | None = None
+            if self.packet_buffer_s > 0 and self.packet_buffer_bytes > 0:
+                buffer = self._buffers.setdefault(
+                    spec.camera_id,
+                    PacketBuffer(
+                        spec.camera_id,
+                        keep_s=self.packet_buffer_s,
+                        max_bytes=self.packet_buffer_bytes,
+                    ),
+                )
+            reader = CameraReader(
+                spec, self.config, self.queue, clock, pace=self.pace, packets=buffer
+            )
             self._readers[spec.camera_id] = reader
             reader.start()
             self._ensure_watchdog()
@@ -71,6 +97,7 @@ class Supervisor:
         with self._lock:
             reader = self._readers.pop(camera_id, None)
             self._clocks.pop(camera_id, None)
+            self._buffers.pop(camera_id, None)
         if reader is None:
             raise KeyError(f"no camera {camera_id!r}")
         self._stop_reader(reader, timeout_s)
@@ -86,6 +113,11 @@ class Supervisor:
         self._stop_reader(old, timeout_s)
         self.queue.discard(spec.camera_id)
         self.add(spec)
+
+    def packet_buffer(self, camera_id: str) -> PacketBuffer | None:
+        """The camera's buffer of recent packets (None: not kept, or no such camera)."""
+        with self._lock:
+            return self._buffers.get(camera_id)
 
     def cameras(self) -> list[str]:
         """Ids of the cameras being read."""

@@ -38,6 +38,7 @@ from storage.publisher import OutboxPublisher
 from storage.recorder import DurableRecorder, interrupted_closes
 from storage.records import MediaRef
 from storage.store import Store
+from streamer.prebuffer import PacketBuffer
 from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
 from streamer.state import CameraStatus
@@ -52,6 +53,9 @@ UpdateCallback = Callable[[IncidentUpdate, Report | None], None]
 
 #: Seconds between live ticks.
 TICK_S = 1.0
+#: Seconds of packets kept beyond a clip's span: the GOP before its start, and how far the
+#: inference loop may lag the readers when the clip is due.
+PACKET_BUFFER_MARGIN_S = 10.0
 #: Name of the spool file older Vigil versions wrote beside the media directory.
 LEGACY_SPOOL = "unsaved-updates.jsonl"
 
@@ -194,7 +198,19 @@ class App:
 
     def _start_sources(self) -> None:
         self.queue = FrameQueue(per_camera=self.config.streamer.queue_size)
-        self.supervisor = Supervisor(config=self.config.streamer, queue=self.queue, pace=self.pace)
+        media_cfg = self.config.storage.media
+        self.supervisor = Supervisor(
+            config=self.config.streamer,
+            queue=self.queue,
+            pace=self.pace,
+            # the clip's span, plus a GOP before it and the pipeline's lag after it
+            packet_buffer_s=(
+                media_cfg.clip_before_s + media_cfg.clip_after_s + PACKET_BUFFER_MARGIN_S
+                if media_cfg.clip_full_rate
+                else 0.0
+            ),
+            packet_buffer_bytes=media_cfg.clip_buffer_mb * 1024 * 1024,
+        )
         self._started.append("sources")
         for cam in self.config.cameras:
             if cam.enabled:
@@ -245,6 +261,7 @@ class App:
     def remove_camera(self, camera_id: str) -> None:
         """Stop watching a camera; its open incidents are closed."""
         assert self.supervisor is not None
+        packets = self.supervisor.packet_buffer(camera_id)  # its clips still need it
         self.supervisor.remove(camera_id)
         with self._lock:
             det = self._detectors.pop(camera_id, None)
@@ -256,7 +273,7 @@ class App:
                 ts = last.ts_s if last is not None else time.time()
                 self._handle(det.finish(ts, "camera_removed"))
             for clip in [c for c in self._clips if c.camera_id == camera_id]:
-                self._encode_clip(clip, self._record_clip)
+                self._encode_clip(clip, self._record_clip, packets=packets)
             if self.scorer is not None:
                 self.scorer.reset(camera_id)
 
@@ -627,8 +644,13 @@ class App:
         done: Callable[[MediaRef | None], None],
         *,
         late: Callable[[MediaRef], None] | None = None,
+        packets: PacketBuffer | None = None,
     ) -> None:
-        """Hand a clip to the clip thread; ``done`` runs exactly once (``None``: no clip)."""
+        """Hand a clip to the clip thread; ``done`` runs exactly once (``None``: no clip).
+
+        The camera's own packets make the clip when its buffer holds the span (full frame
+        rate); the sampled frames are the fallback.
+        """
         if clip in self._clips:
             self._clips.remove(clip)
         frames = clip.collector.frames
@@ -637,6 +659,21 @@ class App:
             return
         cam = self._cameras.get(clip.camera_id)
         fps = cam.fps if cam is not None else 2.0
+        if packets is None and self.supervisor is not None:
+            packets = self.supervisor.packet_buffer(clip.camera_id)
+        packet_clip = None
+        if packets is not None:
+            c = clip.collector
+            packet_clip = packets.clip(
+                c.onset_pts_s - c.before_s, min(frames[-1].pts_s + 1.0 / fps, c.done_at_pts_s)
+            )
         self.clip_writer.submit(
-            ClipJob(clip.incident_id, frames, fps, done, late or self._record_clip)
+            ClipJob(
+                clip.incident_id,
+                frames,
+                fps,
+                done,
+                late or self._record_clip,
+                packets=packet_clip,
+            )
         )

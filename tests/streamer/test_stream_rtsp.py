@@ -324,3 +324,34 @@ def test_memory_flat_over_two_minutes(
     # memory flat after warm-up: no upward trend from the first to the last third
     early, late = statistics.median(steady[:third]), statistics.median(steady[-third:])
     assert late - early < _RSS_TREND_MB, (early, late, rss)
+
+
+def test_packet_buffer_of_an_rtsp_camera_makes_a_full_rate_clip(
+    rtsp_clip: Path, rtsp_server_factory: ServerFactory, supervisor_factory: Factory, tmp_path: Path
+) -> None:
+    import av
+
+    from storage.media import MediaStore
+    from storage.settings import StorageConfig
+
+    server = rtsp_server_factory({"/clip": file_launch(rtsp_clip)})
+    sup, queue = supervisor_factory(
+        config=CONFIG, packet_buffer_s=4.0, packet_buffer_bytes=32 * 1024 * 1024
+    )
+    sup.add(SourceSpec("cam", server.url("/clip"), 1))  # 1 fps: keyframes-only decoding
+    col = Collector(sup, queue)
+    col.until(lambda: len(col.of("cam")) >= 7, 30, "7 samples")
+    frames = col.of("cam")
+    buf = sup.packet_buffer("cam")
+    assert buf is not None
+    clip = buf.clip(frames[-4].pts_s, frames[-2].pts_s)
+    assert clip is not None and clip.codec == "h264"
+    ref = MediaStore(StorageConfig(media_dir=str(tmp_path))).save_packet_clip(
+        "inc-rtsp", clip, wall_offset_s=frames[0].ts_s - frames[0].pts_s
+    )
+    with av.open(str(tmp_path / ref.path)) as out:
+        idx = [read_index(f.to_ndarray(format="bgr24")) for f in out.decode(video=0)]
+    # every frame of the span, though only one a second was decoded for sampling
+    assert len(idx) >= 2 * SRC_FPS and idx == list(range(idx[0], idx[0] + len(idx)))
+    first = read_index(frames[-4].image)
+    assert idx[0] <= first < idx[0] + SRC_FPS  # from the keyframe at or before the start

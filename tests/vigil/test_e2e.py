@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -90,6 +91,13 @@ def test_run_fast_finds_exactly_the_ground_truth(
             changed = np.abs(clean.astype(int) - marked.astype(int)).max(axis=2) > 60
             assert changed[: clean.shape[0] // 8].mean() > 0.02  # the banner at the top
             assert changed[clean.shape[0] // 8 :].any()  # the box around what scored
+            # the clip: the camera's own 25 fps, seconds before the onset included
+            with av.open(str(media_dir / kinds["clip"].path)) as clip:
+                vs = clip.streams.video[0]
+                assert vs.average_rate == 25 and vs.codec_context.name == "h264"
+                shown = sum(1 for _ in clip.decode(vs))
+            assert shown >= 25 * 6  # 4 s before + 4 s after at 25 fps (less at a stream end)
+            assert kinds["clip"].ts_s <= kinds["keyframe:onset"].ts_s - 3.9
     finally:
         store.close()
 
