@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "streamer"))
-from streamer_media import read_index, write_bframe_clip, write_clip  # noqa: E402
+from streamer_media import read_index, write_bframe_clip, write_clip
 
-from storage.media import MediaStore  # noqa: E402
-from storage.settings import StorageConfig  # noqa: E402
-from streamer.prebuffer import PacketBuffer  # noqa: E402
+from storage.media import MediaStore
+from storage.settings import StorageConfig
+from streamer.prebuffer import PacketBuffer
 
 OFFSET = 100.0  # stream time = raw time + OFFSET in these tests
 
