@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from engines.settings import CuesConfig
+from engines.settings import CUES_EVENTS, CuesConfig
 from engines.types import Box, Scores
 from streamer.types import Frame, Window
 
@@ -153,7 +153,7 @@ class CueScorer:
     @property
     def events(self) -> tuple[str, ...]:
         """Event types this scorer reports."""
-        return ("fall", "fire")
+        return CUES_EVENTS
 
     def reset(self, camera_id: str) -> None:
         """Forget a camera's background model, tracks and fire history."""

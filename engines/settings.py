@@ -6,6 +6,9 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+#: Event types the weight-free ``cues`` profile detects (what ``CueScorer`` reports).
+CUES_EVENTS: tuple[str, ...] = ("fall", "fire")
+
 
 class CuesConfig(BaseModel):
     """The weight-free cue encoder (OpenCV features and temporal rules)."""
@@ -325,6 +328,13 @@ class ClipConfig(BaseModel):
             raise ValueError("heads: temporal needs temporal.weights (a trained weights file)")
         return self
 
+    @property
+    def uses_temporal_heads(self) -> bool:
+        """Whether the trained temporal heads score (else the zero-shot prompt heads)."""
+        return self.heads == "temporal" or (
+            self.heads == "auto" and self.temporal.weights is not None
+        )
+
 
 class ModelConfig(BaseModel):
     """Which scorer runs and over how long a window."""
@@ -332,8 +342,23 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     profile: Literal["cues", "clip"] = Field(
-        "cues", description="cues needs no weights; clip is the neural profile."
+        "cues",
+        description="cues needs no weights and detects fall and fire; clip is the neural "
+        "profile and detects the event types of its heads (zeroshot.prompts by default).",
     )
     window_s: float = Field(8.0, ge=1.0, le=120.0, description="Seconds per sliding window.")
     cues: CuesConfig = Field(default_factory=CuesConfig)
     clip: ClipConfig = Field(default_factory=ClipConfig)
+
+    def detectable_events(self) -> tuple[str, ...] | None:
+        """Event types the chosen profile can detect, or None when only its weights know.
+
+        ``cues`` detects :data:`CUES_EVENTS`; ``clip`` with zero-shot heads detects the event
+        types that have prompts; with trained temporal heads the event types are stored with
+        the weights, so they are known only once those are loaded (None here).
+        """
+        if self.profile == "cues":
+            return CUES_EVENTS
+        if self.clip.uses_temporal_heads:
+            return None
+        return tuple(self.clip.zeroshot.prompts)

@@ -39,3 +39,18 @@ def test_absent_and_empty_sections_are_valid() -> None:
 def test_bad_values_are_refused(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ClipConfig.model_validate(data)
+
+
+def test_each_profile_declares_the_events_it_detects() -> None:
+    from engines.cues import CueScorer
+
+    assert ModelConfig().detectable_events() == CueScorer().events == ("fall", "fire")
+    assert ModelConfig(profile="clip").detectable_events() == ("fall", "fire", "smoke", "intrusion")
+    only_smoke = {"zeroshot": {"prompts": {"smoke": {"positive": ["smoke"]}}}}
+    clip = ModelConfig.model_validate({"profile": "clip", "clip": only_smoke})
+    assert clip.detectable_events() == ("smoke",)
+    # trained temporal heads: the event types are stored with the weights
+    trained = ModelConfig.model_validate(
+        {"profile": "clip", "clip": {"temporal": {"weights": "w"}}}
+    )
+    assert trained.clip.uses_temporal_heads and trained.detectable_events() is None
