@@ -7,19 +7,29 @@ the file); URLs are shown with their password masked.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import os
 import re
 import typing
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, cast
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from detectors.settings import EventConfig, ZoneConfig
 from engines.settings import ModelConfig
@@ -30,6 +40,69 @@ from streamer.masking import mask_url, register_secret, register_url_secrets
 from streamer.settings import StreamerConfig
 
 _ENV_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+#: Validation context under which the checks across fields are left to ``parse_config``, which
+#: runs them over the whole file at once (a model validator runs only once every field of its
+#: model validated, so it would hide its problems behind any other).
+_CROSS_CHECKED = "vigil_cross_checked"
+
+_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
+
+#: Event types a camera detects when its config lists none.
+DEFAULT_CAMERA_EVENTS: tuple[str, ...] = ("fall", "fire")
+
+
+def _cross_checked(info: ValidationInfo) -> bool:
+    return isinstance(info.context, Mapping) and bool(info.context.get(_CROSS_CHECKED))
+
+
+def _zone_event_problems(
+    camera_events: Collection[str], zone_events: Sequence[Any]
+) -> list[tuple[int, str]]:
+    """(index, message) for each zone event that is unknown or not among the camera's events."""
+    problems: list[tuple[int, str]] = []
+    for k, ev in enumerate(zone_events):
+        if not isinstance(ev, str):
+            continue  # not a string: a type error of its own
+        if ev not in EVENT_TYPES:
+            problems.append((k, f"unknown event type {ev!r}; known: {', '.join(EVENT_TYPES)}"))
+        elif ev not in camera_events:
+            listed = ", ".join(camera_events) or "none"
+            problems.append((k, f"{ev!r} is not among the camera's events ({listed})"))
+    return problems
+
+
+def _undetectable_problems(
+    events: Mapping[str, bool], profile: str, detects: Collection[str] | None
+) -> list[tuple[str, str]]:
+    """(event, message) for each enabled event type that the model profile cannot detect."""
+    if detects is None:
+        return []
+    return [
+        (
+            ev,
+            f"{ev!r} cannot be detected by the {profile!r} profile (it detects: "
+            f"{', '.join(detects) or 'nothing'})",
+        )
+        for ev, enabled in events.items()
+        if enabled and ev in EVENT_TYPES and ev not in detects
+    ]
+
+
+def _duplicate_id_problems(ids: Sequence[Any]) -> list[tuple[int, str]]:
+    """(index, message) for each camera whose id an earlier camera already has."""
+    first: dict[str, int] = {}
+    problems: list[tuple[int, str]] = []
+    for i, cid in enumerate(ids):
+        if not isinstance(cid, str):
+            continue
+        if cid in first:
+            problems.append(
+                (i, f"camera id {cid!r} is used more than once (first by cameras[{first[cid]}])")
+            )
+        else:
+            first[cid] = i
+    return problems
 
 
 class CameraConfig(BaseModel):
@@ -59,8 +132,8 @@ class CameraConfig(BaseModel):
     )
     transport: str | None = Field(None, description="RTSP transport override: tcp or udp.")
     events: dict[str, EventConfig] = Field(
-        default_factory=lambda: {"fall": EventConfig(), "fire": EventConfig()},
-        description="Event types to detect, each with its rule.",
+        default_factory=lambda: {ev: EventConfig() for ev in DEFAULT_CAMERA_EVENTS},
+        description="Event types to detect, each with its rule (model.profile must detect them).",
     )
     zones: list[ZoneConfig] = Field(default_factory=list, description="Named zones and masks.")
 
@@ -133,11 +206,12 @@ class CameraConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _check_zone_events(self) -> Self:
-        for z in self.zones:
-            bad = sorted(set(z.events) - set(EVENT_TYPES))
-            if bad:
-                raise ValueError(f"zone {z.name!r}: unknown event type(s) {', '.join(bad)}")
+    def _check_zone_events(self, info: ValidationInfo) -> Self:
+        if _cross_checked(info):
+            return self
+        for j, z in enumerate(self.zones):
+            for k, msg in _zone_event_problems(list(self.events), z.events):
+                raise ValueError(f"zones[{j}].events[{k}]: {msg}")
         return self
 
 
@@ -175,12 +249,16 @@ class VigilConfig(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _unique_camera_ids(self) -> Self:
-        seen: set[str] = set()
-        for cam in self.cameras:
-            if cam.id in seen:
-                raise ValueError(f"camera id {cam.id!r} is used more than once")
-            seen.add(cam.id)
+    def _check_cameras(self, info: ValidationInfo) -> Self:
+        if _cross_checked(info):
+            return self
+        for i, msg in _duplicate_id_problems([cam.id for cam in self.cameras]):
+            raise ValueError(f"cameras[{i}].id: {msg}")
+        detects = self.model.detectable_events()
+        for i, cam in enumerate(self.cameras):
+            enabled = {ev: rule.enabled for ev, rule in cam.events.items()}
+            for ev, msg in _undetectable_problems(enabled, self.model.profile, detects):
+                raise ValueError(f"cameras[{i}].events.{ev}: {msg}")
         return self
 
     @property
@@ -468,6 +546,82 @@ def _suggestion(loc: tuple[Any, ...]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def _raw_camera_events(cam: Mapping[Any, Any]) -> dict[str, bool] | None:
+    """A raw camera's event types, each with whether it is enabled (None: not a mapping)."""
+    if "events" not in cam:
+        return dict.fromkeys(DEFAULT_CAMERA_EVENTS, True)
+    raw = cam["events"]
+    if not isinstance(raw, Mapping):
+        return None
+    events: dict[str, bool] = {}
+    for ev, rule in raw.items():
+        if not isinstance(ev, str):
+            continue
+        enabled = True
+        if isinstance(rule, Mapping):
+            with contextlib.suppress(ValidationError):  # reported by the rule's validation
+                enabled = _BOOL.validate_python(rule.get("enabled", True))
+        events[ev] = enabled
+    return events
+
+
+def _raw_profile(model: Any) -> tuple[str, tuple[str, ...] | None] | None:
+    """The model profile of a raw ``model`` section and what it detects (None: unknown)."""
+    raw = {} if model is None else model
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        cfg = ModelConfig.model_validate(raw)
+    except ValidationError:
+        # what cues detects does not depend on its settings; clip's may: leave it to the
+        # errors already reported for the section
+        try:
+            cfg = ModelConfig.model_validate({k: v for k, v in raw.items() if k == "profile"})
+        except ValidationError:
+            return None
+        if cfg.profile != "cues":
+            return None
+    return cfg.profile, cfg.detectable_events()
+
+
+def _cross_check(data: Mapping[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
+    """The problems across fields of raw config data, each with its key path.
+
+    Runs over the raw data, so that every camera is checked whatever else in the file is
+    wrong: duplicate camera ids, zone events the camera does not have, and events that the
+    model profile cannot detect.
+    """
+    cameras = data.get("cameras")
+    if not isinstance(cameras, list):
+        return []
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    ids = [cam.get("id") if isinstance(cam, Mapping) else None for cam in cameras]
+    for i, msg in _duplicate_id_problems(ids):
+        problems.append((("cameras", i, "id"), msg))
+    profile = _raw_profile(data.get("model"))
+    for i, cam in enumerate(cameras):
+        if not isinstance(cam, Mapping):
+            continue
+        events = _raw_camera_events(cam)
+        if events is None:
+            continue
+        zones = cam.get("zones")
+        for j, zone in enumerate(zones if isinstance(zones, list) else []):
+            zone_events = zone.get("events") if isinstance(zone, Mapping) else None
+            if isinstance(zone_events, list):
+                for k, msg in _zone_event_problems(list(events), zone_events):
+                    problems.append((("cameras", i, "zones", j, "events", k), msg))
+        if profile is not None:
+            for ev, msg in _undetectable_problems(events, *profile):
+                if "events" in cam:
+                    problems.append((("cameras", i, "events", ev), msg))
+                else:
+                    defaults = ", ".join(DEFAULT_CAMERA_EVENTS)
+                    msg += f"; the camera lists no events, so it has the defaults ({defaults})"
+                    problems.append((("cameras", i, "events"), msg))
+    return problems
+
+
 def parse_config(
     text: str,
     *,
@@ -523,10 +677,11 @@ def parse_config(
     ]
     issues += [
         ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg)
-        for loc, msg in path_issues
+        for loc, msg in [*path_issues, *_cross_check(data)]
     ]
+    cfg: VigilConfig | None = None
     try:
-        cfg = VigilConfig.model_validate(data)
+        cfg = VigilConfig.model_validate(data, context={_CROSS_CHECKED: True})
     except ValidationError as exc:
         for err in exc.errors():
             loc = tuple(err["loc"])
@@ -537,8 +692,9 @@ def parse_config(
                 msg = "required key is missing"
             msg = msg.removeprefix("Value error, ")
             issues.append(ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), msg))
+    if cfg is None:
         issues.sort(key=lambda i: (i.line is None, i.line or 0))
-        raise ConfigError(issues) from None
+        raise ConfigError(issues)
     register_config_secrets(cfg, env)
     if check_paths_of is not None:
         from storage.paths import path_problems
@@ -549,6 +705,7 @@ def parse_config(
                 ConfigIssue(source, _nearest_line(lines, loc), _format_path(loc), prob.message)
             )
     if issues:
+        issues.sort(key=lambda i: (i.line is None, i.line or 0))
         raise ConfigError(issues)
     return cfg
 

@@ -164,6 +164,31 @@ def test_config_check_lists_problems_in_order_with_suggestions(tmp_path: Path) -
     ]
 
 
+def test_config_check_lists_problems_of_every_kind_in_one_run(tmp_path: Path) -> None:
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(
+        "sight: x\n"
+        "cameras:\n"
+        "  - id: a\n"
+        "    url: a.mp4\n"
+        "    events: {fall: {}, smoke: {}}\n"
+        "    zones:\n"
+        "      - {name: door, polygon: [[0, 0], [1, 0], [1, 1]], events: [fire]}\n"
+        "  - id: a\n"
+        "    url: b.mp4\n"
+    )
+    proc = _vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == [
+        f"{cfg}:1 sight: unknown key (did you mean 'site'?)",
+        f"{cfg}:5 cameras[0].events.smoke: 'smoke' cannot be detected by the 'cues' profile "
+        "(it detects: fall, fire)",
+        f"{cfg}:7 cameras[0].zones[0].events[0]: 'fire' is not among the camera's events "
+        "(fall, smoke)",
+        f"{cfg}:8 cameras[1].id: camera id 'a' is used more than once (first by cameras[0])",
+    ]
+
+
 def test_vigil_config_is_the_default_config(tmp_path: Path) -> None:
     cfg = tmp_path / "v.yaml"
     cfg.write_text("cameras: []\n")

@@ -265,3 +265,120 @@ def test_camera_urls_with_bad_schemes_or_control_characters_are_refused(
         parse_config(f"cameras:\n  - id: a\n    url: {json.dumps(url)}\n", env={})
     text = str(exc.value)
     assert expected in text and "hunter22" not in text
+
+
+MANY_PROBLEMS = """\
+site: dock
+sight: typo
+model:
+  profile: cues
+cameras:
+  - id: a
+    url: a.mp4
+    fps: 9
+    events:
+      fall: {}
+      smoke: {}
+    zones:
+      - name: door
+        polygon: [[0, 0], [1, 0], [1, 1]]
+        events: [fall, fire]
+  - id: b
+    url: b.mp4
+  - id: a
+    url: c.mp4
+    events: {fall: {}, intrusion: {enabled: false}}
+"""
+
+
+def test_problems_of_every_kind_are_listed_in_one_pass_with_their_lines() -> None:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(MANY_PROBLEMS, source="x.yaml", env={})
+    assert [str(i) for i in exc.value.issues] == [
+        "x.yaml:2 sight: unknown key (did you mean 'site'?)",
+        "x.yaml:8 cameras[0].fps: Input should be less than or equal to 5",
+        "x.yaml:11 cameras[0].events.smoke: 'smoke' cannot be detected by the 'cues' profile "
+        "(it detects: fall, fire)",
+        "x.yaml:15 cameras[0].zones[0].events[1]: 'fire' is not among the camera's events "
+        "(fall, smoke)",
+        "x.yaml:18 cameras[2].id: camera id 'a' is used more than once (first by cameras[0])",
+    ]
+
+
+def test_cross_checks_of_one_camera_are_not_hidden_by_errors_of_another() -> None:
+    text = (
+        "cameras:\n"
+        "  - {id: a, url: a.mp4, fps: 0}\n"
+        "  - id: b\n"
+        "    url: b.mp4\n"
+        "    zones: [{name: z, polygon: [[0, 0], [1, 0], [1, 1]], events: [explosion]}]\n"
+        "  - {id: b, url: c.mp4}\n"
+    )
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, source="x.yaml", env={})
+    lines = [str(i) for i in exc.value.issues]
+    assert lines[0].startswith("x.yaml:2 cameras[0].fps:")
+    assert lines[1:] == [
+        "x.yaml:5 cameras[1].zones[0].events[0]: unknown event type 'explosion'; known: "
+        "fall, fire, smoke, intrusion",
+        "x.yaml:6 cameras[2].id: camera id 'b' is used more than once (first by cameras[1])",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("model", "events", "expected"),
+    [
+        ("{profile: cues}", "{fall: {}, fire: {}}", None),
+        ("{profile: cues}", "{fall: {}, smoke: {enabled: false}}", None),
+        ("{profile: clip}", "{smoke: {}, intrusion: {}}", None),
+        (
+            "{profile: clip, clip: {zeroshot: {prompts: {fire: {positive: [flames]}}}}}",
+            "{fire: {}, smoke: {}}",
+            "x.yaml:5 cameras[0].events.smoke: 'smoke' cannot be detected by the 'clip' "
+            "profile (it detects: fire)",
+        ),
+        (
+            "{profile: clip, clip: {zeroshot: {prompts: {smoke: {positive: [smoke]}}}}}",
+            None,
+            "x.yaml:3 cameras[0].events: 'fall' cannot be detected by the 'clip' profile (it "
+            "detects: smoke); the camera lists no events, so it has the defaults (fall, fire)",
+        ),
+        # a broken model section still tells what cues detects
+        (
+            "{profile: cues, window_s: 0}",
+            "{intrusion: {}}",
+            "x.yaml:5 cameras[0].events.intrusion: 'intrusion' cannot be detected by the "
+            "'cues' profile (it detects: fall, fire)",
+        ),
+    ],
+)
+def test_events_the_profile_cannot_detect_are_refused(
+    model: str, events: str | None, expected: str | None
+) -> None:
+    text = f"model: {model}\ncameras:\n  - id: a\n    url: a.mp4\n"
+    if events is not None:
+        text += f"    events: {events}\n"
+    if expected is None:
+        parse_config(text, source="x.yaml", env={})
+        return
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, source="x.yaml", env={})
+    assert expected in [str(i) for i in exc.value.issues], exc.value.issues
+
+
+def test_models_built_in_code_run_the_same_cross_checks() -> None:
+    from pydantic import ValidationError
+
+    from vigil.config import CameraConfig, VigilConfig
+
+    zone = {"name": "z", "polygon": [[0, 0], [1, 0], [1, 1]], "events": ["smoke"]}
+    with pytest.raises(ValidationError, match=r"zones\[0\]\.events\[0\]: 'smoke' is not among"):
+        CameraConfig.model_validate({"id": "a", "url": "a.mp4", "zones": [zone]})
+    cam = CameraConfig(id="a", url="a.mp4")
+    with pytest.raises(ValidationError, match=r"cameras\[1\]\.id: camera id 'a' is used more"):
+        VigilConfig(cameras=[cam, cam])
+    smoky = CameraConfig.model_validate({"id": "a", "url": "a.mp4", "events": {"smoke": {}}})
+    with pytest.raises(ValidationError, match="cannot be detected by the 'cues' profile"):
+        VigilConfig(cameras=[smoky])
+    clip = VigilConfig.model_validate({"model": {"profile": "clip"}, "cameras": [smoky]})
+    assert clip.cameras == [smoky]
