@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from storage.errors import SchemaOutOfDate, StorageError
+from storage.extras import require
 from storage.models import Base
 from storage.settings import StorageConfig
 from streamer.masking import mask_text, mask_url
@@ -98,6 +99,8 @@ def make_engine(config: StorageConfig) -> Engine:
             "(use sqlite:///PATH or postgresql+psycopg://...)"
         )
     try:
+        if backend == "postgresql" and url.get_driver_name() == "psycopg":
+            require("psycopg", extra="postgres", setting="storage.database_url is PostgreSQL")
         engine = create_engine(url, **kwargs)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise StorageError(f"storage.database_url {masked!r}: {mask_text(str(exc))}") from exc

@@ -14,6 +14,8 @@ on the publisher's thread: keep callbacks short (hand the message to a queue). E
 them once; with Kafka, a row goes to Kafka only after the in-process feed handed it out. Any
 error (database, broker, or unexpected) is logged and retried with backoff: the publisher
 keeps running until ``stop()``.
+
+``aiokafka`` (the ``kafka`` extra) is imported only when ``bus.kafka`` is configured.
 """
 
 from __future__ import annotations
@@ -27,34 +29,47 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
-
-from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import (
-    KafkaConnectionError,
-    KafkaError,
-    KafkaTimeoutError,
-    NodeNotReadyError,
-    RequestTimedOutError,
-    TopicAlreadyExistsError,
-)
-from aiokafka.partitioner import DefaultPartitioner
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from storage import messages
 from storage.errors import StorageError
+from storage.extras import require
 from storage.records import OutboxMessage
 from storage.settings import BusConfig, KafkaConfig
 from storage.store import Store
 from streamer.backoff import Backoff
 from streamer.settings import ReconnectConfig
 
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.partitioner import DefaultPartitioner
+
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[str, dict[str, Any]], None]
 
-#: Errors that mean "cannot reach the broker now" (not "the broker refuses this").
-_UNREACHABLE = (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError)
+
+@cache
+def _unreachable() -> tuple[type[Exception], ...]:
+    """Errors that mean "cannot reach the broker now" (not "the broker refuses this")."""
+    from aiokafka.errors import (
+        KafkaConnectionError,
+        KafkaTimeoutError,
+        NodeNotReadyError,
+        RequestTimedOutError,
+    )
+
+    return (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError)
+
+
+@cache
+def _partitioner() -> DefaultPartitioner:
+    """Kafka's Java-compatible key partitioner (murmur2 of the key)."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    return DefaultPartitioner()
+
 
 _WARN_EVERY_S = 60.0
 _PRUNE_EVERY_S = 3600.0
@@ -103,7 +118,12 @@ class OutboxPublisher:
     """Delivers outbox rows to Kafka (when configured) and to in-process subscribers."""
 
     def __init__(self, store: Store, config: BusConfig) -> None:
-        """Prepare; nothing runs until ``start()``."""
+        """Prepare; nothing runs until ``start()``.
+
+        Raises ``MissingExtra`` when ``config.kafka`` is set and aiokafka is not installed.
+        """
+        if config.kafka is not None:
+            require("aiokafka", extra="kafka", setting="bus.kafka is set")
         self.store = store
         self.config = config
         self.kafka: KafkaConfig | None = config.kafka
@@ -365,11 +385,14 @@ class OutboxPublisher:
 
     async def _connect(self, kafka: KafkaConfig) -> AIOKafkaProducer | None:
         """Start a producer; None (and a log line) when the broker cannot be reached."""
+        from aiokafka import AIOKafkaProducer
+        from aiokafka.errors import KafkaError
+
         while True:
             producer = AIOKafkaProducer(**_producer_kwargs(kafka, idempotent=self._idempotent))
             try:
                 await producer.start()
-            except _UNREACHABLE as exc:
+            except _unreachable() as exc:
                 await _quiet_stop(producer)
                 self._bump(connected=False, last_error=f"unreachable: {exc}", failed_attempts=1)
                 now = time.monotonic()
@@ -418,6 +441,9 @@ class OutboxPublisher:
         return producer
 
     async def _ensure_topics(self, kafka: KafkaConfig) -> None:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        from aiokafka.errors import TopicAlreadyExistsError
+
         admin = AIOKafkaAdminClient(**_client_kwargs(kafka))
         try:
             await admin.start()
@@ -450,6 +476,8 @@ class OutboxPublisher:
         as a whole, and the next round starts only when this one is settled, so a camera's
         messages can never overtake each other; rows that do not fit wait for the next round.
         """
+        from aiokafka.errors import KafkaError
+
         groups: dict[tuple[str, str], list[OutboxMessage]] = {}
         for r in rows:
             groups.setdefault((r.topic, r.key), []).append(r)
@@ -463,7 +491,7 @@ class OutboxPublisher:
                 if topic not in partitions:
                     partitions[topic] = sorted(await producer.partitions_for(topic))
                 parts = partitions[topic]
-                partition = _PARTITIONER(key.encode("utf-8"), parts, parts)
+                partition = _partitioner()(key.encode("utf-8"), parts, parts)
                 batch = producer.create_batch()
                 included: list[OutboxMessage] = []
                 for r in group:
@@ -479,7 +507,7 @@ class OutboxPublisher:
             except KafkaError as exc:
                 error = error or f"{type(exc).__name__}: {exc}"
                 failed.extend(group)
-                if isinstance(exc, _UNREACHABLE):
+                if isinstance(exc, _unreachable()):
                     break  # the broker is down: do not wait on every group
         if sends:
             await asyncio.wait([f for _, f in sends], timeout=kafka.request_timeout_s * 2 + 5)
@@ -504,7 +532,6 @@ class OutboxPublisher:
 
 
 _COUNTERS = {"sent", "delivered_local", "failed_attempts", "subscriber_errors"}
-_PARTITIONER = DefaultPartitioner()
 #: One batch per camera and topic per round; Kafka's default message.max.bytes is ~1 MB.
 _MAX_BATCH_BYTES = 900_000
 
