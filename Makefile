@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	# torch: the CPU build (2.13.0) that this machine keeps on disk; the range in
 	# pyproject.toml admits it, so the next step keeps it instead of pulling a CUDA build.
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[clip,dev]"
+	$(BIN)/python -m pip install -q -e ".[clip,dev,kafka,postgres]"
 	touch $(STAMP)
 
 system-deps: $(APT_STAMP)
