@@ -80,6 +80,13 @@ def mask_url(url: str) -> str:
     stripped = url.strip()
     m = _SCHEME.match(stripped)
     if m is None:
+        # no scheme (a typo such as ``postgresql//user:pw@host``): still mask user:pw@
+        at = stripped.rfind("@")
+        head = stripped[:at] if at > 0 else ""
+        cut = head.rfind("/") + 1
+        if ":" in head[cut:]:
+            user = head[cut:].split(":", 1)[0]
+            return _mask_known(f"{head[:cut]}{user}:{MASK}{stripped[at:]}")
         return mask_text(url)
     return _mask_known(_mask_rest(m.group(0), stripped[m.end() :]))
 

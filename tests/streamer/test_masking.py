@@ -108,3 +108,13 @@ def test_the_log_formatter_masks_records(caplog: pytest.LogCaptureFixture) -> No
     finally:
         log.removeHandler(handler)
     assert "rtsp://u:***@127.0.0.1/s" in sink.text and "p/w" not in sink.text
+
+
+def test_a_url_without_its_scheme_separator_still_has_its_password_masked() -> None:
+    from streamer.masking import mask_url
+
+    assert mask_url("postgresql//vigil:s3cret@127.0.0.1/vigil") == (
+        "postgresql//vigil:***@127.0.0.1/vigil"
+    )
+    assert mask_url("admin:pw@cam.local/stream") == "admin:***@cam.local/stream"
+    assert mask_url("no-secret-here/path") == "no-secret-here/path"
