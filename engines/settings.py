@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -274,7 +275,11 @@ class ClipConfig(BaseModel):
         description="Hub id or local folder of a CLIP/SigLIP model.",
     )
     local_files_only: bool = Field(
-        False, description="Never download: load the model from a folder or the local hub cache."
+        True,
+        description="True (default): never go to the network; the model comes from a folder "
+        "or the local hub cache. False: a hub id missing from the cache is downloaded (or "
+        "pass --download to vigil engines export/build once). HF_HUB_OFFLINE=1 forbids "
+        "downloads whatever this says.",
     )
     backend: Literal["auto", "tensorrt", "onnxruntime", "torch"] = Field(
         "auto", description="auto picks tensorrt, then onnxruntime, then torch."
@@ -327,6 +332,12 @@ class ClipConfig(BaseModel):
         if self.heads == "temporal" and self.temporal.weights is None:
             raise ValueError("heads: temporal needs temporal.weights (a trained weights file)")
         return self
+
+    @property
+    def offline(self) -> bool:
+        """True unless a download was asked for and ``HF_HUB_OFFLINE`` does not forbid it."""
+        env = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+        return self.local_files_only or env in ("1", "true", "yes", "on")
 
     @property
     def uses_temporal_heads(self) -> bool:

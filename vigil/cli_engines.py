@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from engines.settings import ClipConfig
 from vigil.cli_common import ConfigOpt
 from vigil.cli_common import load_or_exit as _load
 from vigil.config import VigilConfig
@@ -15,6 +16,26 @@ app = typer.Typer(
     help="Model runtimes of the clip profile: ONNX export, TensorRT/ONNX Runtime engines.",
     no_args_is_help=True,
 )
+
+
+DownloadOpt = Annotated[
+    bool,
+    typer.Option(
+        "--download",
+        help="Fetch a hub id's files if they are not in the local hub cache (this run only; "
+        "refused when HF_HUB_OFFLINE=1).",
+    ),
+]
+
+
+def _clip_config(cfg: VigilConfig, download: bool) -> ClipConfig:
+    """model.clip, with downloads allowed for this command when ``--download`` was given."""
+    clip = cfg.model.clip
+    if download and clip.local_files_only:
+        clip = clip.model_copy(update={"local_files_only": False})
+    if download and clip.offline:
+        typer.echo("note: HF_HUB_OFFLINE is set, so --download cannot fetch anything", err=True)
+    return clip
 
 
 def _require_clip(cfg: VigilConfig, path: Path) -> None:
@@ -36,6 +57,7 @@ def export(
     int8: Annotated[
         bool, typer.Option("--int8", help="Also write visual.int8.onnx and its cosine to fp32.")
     ] = False,
+    download: DownloadOpt = False,
 ) -> None:
     """Write visual.onnx and temporal.onnx (dynamic batch) for model.clip, run the ONNX
     checker, and print their largest difference from torch on a check set."""
@@ -45,7 +67,7 @@ def export(
     cfg = _load(config)
     _require_clip(cfg, config)
     try:
-        rep = export_bundle(cfg.model.clip, out, int8=int8)
+        rep = export_bundle(_clip_config(cfg, download), out, int8=int8)
     except EngineError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -75,7 +97,7 @@ def export(
 
 
 @app.command("build")
-def build(config: ConfigOpt) -> None:
+def build(config: ConfigOpt, download: DownloadOpt = False) -> None:
     """Prepare the configured backend now (export, int8 check, TensorRT engine plans in
     model.clip.cache_dir) so that `vigil run` starts without building."""
     from engines.clip.exporter import build_ahead
@@ -84,7 +106,7 @@ def build(config: ConfigOpt) -> None:
     cfg = _load(config)
     _require_clip(cfg, config)
     try:
-        rep = build_ahead(cfg.model.clip)
+        rep = build_ahead(_clip_config(cfg, download))
     except EngineError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -155,12 +155,20 @@ def _read_config(source: str, is_local: bool, local_files_only: bool) -> Any:
         return AutoConfig.from_pretrained(source, local_files_only=local_files_only)
     except (OSError, ValueError, KeyError) as exc:
         where = "folder" if is_local else "hub model"
-        hint = (
-            ""
-            if is_local
-            else " (not in the local hub cache and it could not be downloaded; put the model "
-            "in a folder with save_pretrained and point model.clip.visual at it)"
-        )
+        if is_local:
+            hint = ""
+        elif local_files_only:
+            hint = (
+                " (not in the local hub cache, and downloads are off: put the model in a "
+                "folder with save_pretrained and point model.clip.visual at it, or allow one "
+                "download with `vigil engines export/build --download` or "
+                "model.clip.local_files_only: false; HF_HUB_OFFLINE=1 forbids it)"
+            )
+        else:
+            hint = (
+                " (not in the local hub cache and it could not be downloaded; put the model "
+                "in a folder with save_pretrained and point model.clip.visual at it)"
+            )
         raise ModelLoadError(
             f"{CONFIG_KEY}: cannot read the config of {where} {source!r}{hint}: {exc}"
         ) from exc
@@ -186,7 +194,7 @@ def _processor_dict(source: str, local_files_only: bool) -> dict[str, Any]:
 def load_clip(
     value: str,
     *,
-    local_files_only: bool = False,
+    local_files_only: bool = True,
     with_text: bool = True,
 ) -> LoadedClip:
     """Load a CLIP/SigLIP model from a hub id or a local folder (``save_pretrained`` layout).

@@ -484,7 +484,7 @@ def load_components(
 ) -> tuple[LoadedClip, PromptBank | None, TemporalEncoder | None]:
     """Load the model and the heads a config asks for (prompt embeddings are computed here)."""
     use_temporal = cfg.uses_temporal_heads
-    model = load_clip(cfg.visual, local_files_only=cfg.local_files_only, with_text=not use_temporal)
+    model = load_clip(cfg.visual, local_files_only=cfg.offline, with_text=not use_temporal)
     if use_temporal:
         assert cfg.temporal.weights is not None
         enc = load_temporal(

@@ -152,3 +152,17 @@ def test_bad_config_file_exits_2_with_file_line_and_key(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["export", "-c", str(cfg), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2
     assert f"{cfg}:5 model.clip.precision:" in r.output
+
+
+def test_a_hub_id_is_not_downloaded_unless_asked_and_never_offline(tmp_path: Path) -> None:
+    cfg = _config(tmp_path, {"visual": "openai/clip-vit-base-patch32", "threads": 1})
+    env = {**_env(), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf/hub")}
+    base = [sys.executable, "-m", "vigil", "engines", "build", "-c", str(cfg)]
+    plain = subprocess.run(base, capture_output=True, text=True, env=env, timeout=120)
+    assert plain.returncode == 2 and "downloads are off" in plain.stderr
+    asked = subprocess.run(
+        [*base, "--download"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert asked.returncode == 2
+    assert "HF_HUB_OFFLINE is set, so --download cannot fetch anything" in asked.stderr
+    assert "downloads are off" in asked.stderr  # offline: the same local-only error

@@ -136,3 +136,21 @@ def test_hub_id_or_path(
             resolve_source(value)
     else:
         assert resolve_source(value) == (value, False)
+
+
+def test_downloads_are_opt_in_and_hf_hub_offline_always_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engines.settings import ClipConfig
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    assert ClipConfig().local_files_only and ClipConfig().offline  # no network by default
+    asked = ClipConfig(local_files_only=False)
+    assert not asked.offline
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert asked.offline  # the environment forbids it whatever the config says
+    # the default never touches the network and says how to opt in
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    with pytest.raises(ModelLoadError, match=r"downloads are off.*--download"):
+        load_clip("openai/clip-vit-base-patch32")
