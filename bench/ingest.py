@@ -250,7 +250,7 @@ def main() -> None:
         return float(r["cpu_s"]) / float(r["wall_s"]) * 60  # type: ignore[arg-type]
 
     print(
-        f"{'stream':<7} {'reader':<15} {'decode':<10} {'out/s':>6} "
+        f"{'stream':<7} {'reader':<16} {'decode':<10} {'out/s':>6} "
         f"{'CPU s/stream-min':>17} {'% core':>7} {'naive/vigil':>12}"
     )
     figures: dict[str, str] = {}
@@ -263,7 +263,14 @@ def main() -> None:
             figures[f"naive_{name}_cpu_pct"] = f"{per_min / 60 * 100:.2f}"
         else:
             fps = reader.split("@")[1].split(" ")[0]  # e.g. "2fps"
-            suffix = {" all": "_decode_all", "clips": "_clip_buffer"}.get(reader[-4:], "")
+            suffix = next(
+                (
+                    v
+                    for k, v in ((" all", "_decode_all"), (" clips", "_clip_buffer"))
+                    if reader.endswith(k)
+                ),
+                "",
+            )
             if reader.endswith(" clips") and r.get("clip_cpu_s") is not None:
                 figures[f"{name}_clip_remux_cpu_s"] = f"{float(r['clip_cpu_s']):.3f}"  # type: ignore[arg-type]
             ratio_v = naive[name] / per_min
@@ -274,7 +281,7 @@ def main() -> None:
                 figures[f"naive_vs_vigil_{name}_keyframe"] = ratio
         rate = float(r["samples"]) / float(r["wall_s"])  # type: ignore[arg-type]
         print(
-            f"{name:<7} {reader:<15} {r['mode']!s:<10} {rate:>6.2f} "
+            f"{name:<7} {reader:<16} {r['mode']!s:<10} {rate:>6.2f} "
             f"{per_min:>17.2f} {per_min / 60 * 100:>7.2f} {ratio:>12}"
         )
     print(" ".join(f"{k}={v}" for k, v in figures.items()))
