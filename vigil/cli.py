@@ -167,11 +167,14 @@ def run(
     if not cfg.cameras:
         typer.echo(f"{config}: no cameras configured", err=True)
         raise typer.Exit(2)
+    from vigil.cli_status import RunStatus
+
     app_obj = _start_app(cfg, pace=not fast)
     app_obj.on_update(_print_update(cfg.tz))
     _install_signals(app_obj)
     try:
-        stats = app_obj.run()
+        with RunStatus(app_obj):
+            stats = app_obj.run()
         statuses = app_obj.camera_statuses()
     finally:
         app_obj.stop()
@@ -206,8 +209,13 @@ def sample_clip(
     if scenario not in SCENARIOS:
         typer.echo(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}", err=True)
         raise typer.Exit(2)
+    from vigil.cli_status import progress_bar
+
     try:
-        truth = generate_scene(out_path, seed=seed, scenario=scenario, duration_s=duration)
+        with progress_bar(f"writing {out_path.name}") as update:
+            truth = generate_scene(
+                out_path, seed=seed, scenario=scenario, duration_s=duration, progress=update
+            )
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -234,6 +242,7 @@ def demo(
 ) -> None:
     """Run the demo: generated clip, embedded defaults, faster than real time."""
     from storage.paths import sqlite_file
+    from vigil.cli_status import progress_bar
     from vigil.demo import DemoRefused, prepare_demo_storage
     from vigil.scene import generate_scene
 
@@ -254,7 +263,8 @@ def demo(
         if clip.suffix == ".mp4" and _needs_generating(clip, seed):
             typer.echo(f"generating the demo clip {clip} (seed {seed}) ...")
             clip.parent.mkdir(parents=True, exist_ok=True)
-            truth = generate_scene(clip, seed=seed)
+            with progress_bar(f"writing {clip.name}") as update:
+                truth = generate_scene(clip, seed=seed, progress=update)
             durations[cam.id] = truth.duration_s
         else:
             durations[cam.id] = _clip_duration(clip)

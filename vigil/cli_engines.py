@@ -10,6 +10,7 @@ import typer
 from engines.settings import ClipConfig
 from vigil.cli_common import ConfigOpt
 from vigil.cli_common import load_or_exit as _load
+from vigil.cli_status import progress_bar
 from vigil.config import VigilConfig
 
 app = typer.Typer(
@@ -67,7 +68,8 @@ def export(
     cfg = _load(config)
     _require_clip(cfg, config)
     try:
-        rep = export_bundle(_clip_config(cfg, download), out, int8=int8)
+        with progress_bar("exporting and checking the graphs"):
+            rep = export_bundle(_clip_config(cfg, download), out, int8=int8)
     except EngineError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -106,7 +108,8 @@ def build(config: ConfigOpt, download: DownloadOpt = False) -> None:
     cfg = _load(config)
     _require_clip(cfg, config)
     try:
-        rep = build_ahead(_clip_config(cfg, download))
+        with progress_bar("building the engines"):
+            rep = build_ahead(_clip_config(cfg, download))
     except EngineError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -348,8 +349,12 @@ def generate_scene(
     fps: int = 25,
     width: int = 640,
     height: int = 480,
+    progress: Callable[[int, int], None] | None = None,
 ) -> SceneTruth:
-    """Write a generated H.264 scene to ``out`` and its truth to ``OUT.truth.json``."""
+    """Write a generated H.264 scene to ``out`` and its truth to ``OUT.truth.json``.
+
+    ``progress(done, total)`` is called with the frames written so far.
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     least = MIN_DURATION_S[scenario]
@@ -385,6 +390,8 @@ def generate_scene(
         stream.options = {"crf": "23", "preset": "veryfast", "g": str(fps * 2), "bf": "0"}
         n = round(duration_s * fps)
         for i in range(n):
+            if progress is not None:
+                progress(i, n)
             t = i / fps
             img = bg.copy()
             # slow daylight drift, and the lights switching a step brighter half way
