@@ -84,7 +84,7 @@ def mask_url(url: str) -> str:
         at = stripped.rfind("@")
         head = stripped[:at] if at > 0 else ""
         cut = head.rfind("/") + 1
-        if ":" in head[cut:]:
+        if ":" in head[cut:] and "://" not in stripped and not any(c.isspace() for c in stripped):
             user = head[cut:].split(":", 1)[0]
             return _mask_known(f"{head[:cut]}{user}:{MASK}{stripped[at:]}")
         return mask_text(url)

@@ -33,7 +33,7 @@ def load_or_exit(path: Path, *, check_paths: bool = False) -> VigilConfig:
         for issue in exc.issues:
             typer.echo(str(issue), err=True)
         raise typer.Exit(2) from None
-    setup_logging(cfg.logging.level, json_lines=cfg.logging.json_lines)
+    setup_logging(cfg.logging.level, json_lines=cfg.logging.json_lines, tz=cfg.tz)
     return cfg
 
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import sys
-import time
+import zoneinfo
 from typing import TextIO
 
 from streamer.masking import mask_text
 
+#: The site's time zone: log times are shown in it, with the date, like the CLI's times.
+_tz: dt.tzinfo = dt.UTC
+
+
+def _local(record: logging.LogRecord) -> dt.datetime:
+    return dt.datetime.fromtimestamp(record.created, _tz)
+
 
 class _MaskingFormatter(logging.Formatter):
     """Masks passwords in the whole formatted record, tracebacks included."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return _local(record).strftime("%Y-%m-%d %H:%M:%S %Z")
 
     def format(self, record: logging.LogRecord) -> str:
         return mask_text(super().format(record))
@@ -21,8 +32,7 @@ class _MaskingFormatter(logging.Formatter):
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": _local(record).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -41,15 +51,17 @@ def build_handler(stream: TextIO, *, json_lines: bool = False) -> logging.Handle
     if json_lines:
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(
-            _MaskingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        )
+        handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     return handler
 
 
-def setup_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
-    """Configure the root logger once (later calls only change the level)."""
-    global _configured
+def setup_logging(
+    level: str = "INFO", *, json_lines: bool = False, tz: zoneinfo.ZoneInfo | None = None
+) -> None:
+    """Configure the root logger once (later calls only change the level and time zone)."""
+    global _configured, _tz
+    if tz is not None:
+        _tz = tz
     root = logging.getLogger()
     root.setLevel(level)
     if _configured:

@@ -382,3 +382,32 @@ def test_models_built_in_code_run_the_same_cross_checks() -> None:
         VigilConfig(cameras=[smoky])
     clip = VigilConfig.model_validate({"model": {"profile": "clip"}, "cameras": [smoky]})
     assert clip.cameras == [smoky]
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_log_times_are_in_the_site_time_zone_with_the_date(json_lines: bool) -> None:
+    import io
+    import json
+    import logging
+    import zoneinfo
+
+    import vigil.logs as logs
+
+    before = logs._tz
+    try:
+        logs.setup_logging("INFO", tz=zoneinfo.ZoneInfo("Asia/Kolkata"))  # +05:30, no DST
+        stream = io.StringIO()
+        log = logging.getLogger(f"vigil.test.tz.{json_lines}")
+        log.propagate = False
+        log.addHandler(logs.build_handler(stream, json_lines=json_lines))
+        record_time = 1_764_700_000.0  # 2025-12-02 18:26:40 UTC
+        rec = log.makeRecord(log.name, logging.INFO, __file__, 1, "hello", (), None)
+        rec.created, rec.msecs = record_time, 0.0
+        log.handle(rec)
+        line = stream.getvalue().strip()
+        if json_lines:
+            assert json.loads(line)["ts"] == "2025-12-02T23:56:40.000+05:30"
+        else:
+            assert line.startswith("2025-12-02 23:56:40 IST INFO")
+    finally:
+        logs._tz = before
