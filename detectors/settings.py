@@ -6,12 +6,11 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from engines.catalogue import CATALOGUE
+
 #: Defaults that differ per event type; anything not listed uses EventConfig's defaults.
 EVENT_DEFAULTS: dict[str, dict[str, float]] = {
-    "fall": {"threshold": 0.6, "min_duration_s": 1.5, "cooldown_s": 30.0},
-    "fire": {"threshold": 0.6, "min_duration_s": 2.0, "cooldown_s": 60.0},
-    "smoke": {"threshold": 0.6, "min_duration_s": 3.0, "cooldown_s": 60.0},
-    "intrusion": {"threshold": 0.5, "min_duration_s": 1.0, "cooldown_s": 30.0},
+    ev.name: dict(ev.rule_defaults) for ev in CATALOGUE.values()
 }
 
 

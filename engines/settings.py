@@ -7,6 +7,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from engines.catalogue import CATALOGUE
+
 #: Event types the weight-free ``cues`` profile detects (what ``CueScorer`` reports).
 CUES_EVENTS: tuple[str, ...] = ("fall", "fire")
 
@@ -30,54 +32,9 @@ class CuesConfig(BaseModel):
 #: Default zero-shot prompt sets per event type (positive prompts describe the event, negative
 #: prompts the look-alikes it must not be confused with).
 CLIP_DEFAULT_PROMPTS: dict[str, dict[str, list[str]]] = {
-    "fall": {
-        "positive": [
-            "a photo of a person lying on the floor",
-            "a photo of a person falling down",
-            "a photo of a person who has collapsed on the ground",
-        ],
-        "negative": [
-            "a photo of a person standing",
-            "a photo of a person walking",
-            "a photo of a person sitting on a chair",
-        ],
-    },
-    "fire": {
-        "positive": [
-            "a photo of flames",
-            "a photo of a fire burning",
-            "a photo of a building on fire",
-        ],
-        "negative": [
-            "a photo of a bright lamp",
-            "a photo of an orange wall",
-            "a photo of a sunset",
-        ],
-    },
-    "smoke": {
-        "positive": [
-            "a photo of smoke",
-            "a photo of thick smoke filling a room",
-            "a photo of a cloud of smoke rising",
-        ],
-        "negative": [
-            "a photo of fog",
-            "a photo of clouds in the sky",
-            "a photo of steam from a cup",
-        ],
-    },
-    "intrusion": {
-        "positive": [
-            "a photo of a person",
-            "a photo of a person walking through the scene",
-            "a photo of a group of people",
-        ],
-        "negative": [
-            "a photo of an empty room",
-            "a photo of an empty street",
-            "a photo of an empty parking lot",
-        ],
-    },
+    ev.name: {"positive": list(ev.positive_prompts), "negative": list(ev.negative_prompts)}
+    for ev in CATALOGUE.values()
+    if ev.positive_prompts
 }
 
 #: Prompts describing ordinary scenes; they join every event's prompt set as negatives.

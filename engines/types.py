@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from engines.catalogue import EVENT_NAMES
 from streamer.types import Frame, Window
 
 #: Event types Vigil knows about. A scorer reports a subset of them.
-EVENT_TYPES: tuple[str, ...] = ("fall", "fire", "smoke", "intrusion")
+EVENT_TYPES: tuple[str, ...] = EVENT_NAMES
 
 #: A normalised box ``(x0, y0, x1, y1)`` in ``[0, 1]`` image coordinates.
 Box = tuple[float, float, float, float]

@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from datetime import time as dtime
 
+from engines.catalogue import CATALOGUE
 from reports.evidence import Evidence
 from reports.types import Severity
 
@@ -46,20 +47,17 @@ def _w(words: str) -> tuple[str, ...]:
 
 
 #: Words that name each event type (lower case; matched as whole words).
-EVENT_LEXICON: dict[str, tuple[str, ...]] = {
-    "fall": _w("fall falls fell fallen falling collapse collapsed collapsing slipped tripped"),
-    "fire": _w("fire fires flame flames burning blaze ablaze"),
-    "smoke": _w("smoke smoky smoking fumes"),
-    "intrusion": _w(
-        "intrusion intruder intruders trespass trespasser trespassing break-in unauthorized "
-        "unauthorised burglar burglary"
-    ),
-}
+EVENT_LEXICON: dict[str, tuple[str, ...]] = {ev.name: ev.lexicon for ev in CATALOGUE.values()}
 #: Events Vigil does not detect: naming one is always an invention.
-OTHER_EVENT_WORDS = _w(
-    "fight fighting assault violence violent weapon weapons gun knife armed shooting theft "
-    "stealing robbery vandalism explosion exploded flood flooding leak accident crash collision "
-    "loitering riot hostage overdose seizure"
+#: (a word that an event of the catalogue uses is never one of them)
+OTHER_EVENT_WORDS = tuple(
+    w
+    for w in _w(
+        "fight fighting assault violence violent weapon weapons gun knife armed shooting theft "
+        "stealing robbery vandalism explosion exploded flood flooding leak accident crash "
+        "collision loitering riot hostage overdose seizure"
+    )
+    if not any(w in ev.lexicon for ev in CATALOGUE.values())
 )
 #: Compound nouns with an event word that are not claims about the event.
 _NOT_EVENT_CLAIMS = re.compile(

@@ -6,14 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-SeverityName = Literal["low", "medium", "high", "critical"]
+from engines.catalogue import CATALOGUE, SeverityName
 
 #: Starting severity per event type (rule 1 of ``reports.severity``).
 DEFAULT_BASE_SEVERITY: dict[str, SeverityName] = {
-    "fire": "high",
-    "fall": "high",
-    "smoke": "medium",
-    "intrusion": "medium",
+    ev.name: ev.base_severity for ev in CATALOGUE.values()
 }
 
 

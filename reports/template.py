@@ -7,27 +7,17 @@ It states what (the event type in plain words), where (camera name, location, zo
 
 from __future__ import annotations
 
+from engines.catalogue import CATALOGUE
 from reports.evidence import Evidence, fmt_pct, fmt_s
 from reports.settings import SeverityConfig
 from reports.severity import severity_for
 from reports.types import Report, Severity
 
 #: Event types in plain words: (title noun, sentence subject).
-EVENT_PHRASES: dict[str, tuple[str, str]] = {
-    "fall": ("Fall", "A fall"),
-    "fire": ("Fire", "Fire"),
-    "smoke": ("Smoke", "Smoke"),
-    "intrusion": ("Intrusion", "An intrusion"),
-}
+EVENT_PHRASES: dict[str, tuple[str, str]] = {ev.name: ev.phrases for ev in CATALOGUE.values()}
 
 #: What an operator should do, per event type.
-ACTIONS: dict[str, str] = {
-    "fall": "Check on the person now; send help and call emergency services if they do not get up.",
-    "fire": "Verify on the live view, then raise the fire alarm, evacuate the area and call "
-    "the fire brigade.",
-    "smoke": "Check the area for the source of the smoke and be ready to raise the fire alarm.",
-    "intrusion": "Check the live view and send security to the area.",
-}
+ACTIONS: dict[str, str] = {ev.name: ev.action for ev in CATALOGUE.values()}
 _DEFAULT_ACTION = "Review the live view and the keyframes and decide on a response."
 
 
