@@ -10,6 +10,20 @@ from reports.types import Severity
 
 
 @dataclass(frozen=True, slots=True)
+class IncidentFilter:
+    """Which incidents a history query selects; None matches anything.
+
+    Times select by opening time, ``[since_ts_s, until_ts_s)`` (Unix seconds).
+    """
+
+    camera: str | None = None
+    event_type: str | None = None
+    status: str | None = None
+    since_ts_s: float | None = None
+    until_ts_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MediaRef:
     """A keyframe or clip of an incident. ``path`` is relative to the media directory."""
 

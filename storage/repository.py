@@ -28,6 +28,7 @@ from storage.models import (
 from storage.records import (
     FeedbackRecord,
     IncidentDetail,
+    IncidentFilter,
     IncidentRecord,
     MediaRef,
     OutboxMessage,
@@ -423,49 +424,28 @@ def add_feedback(
 # --- history queries -----------------------------------------------------------------------
 
 
-def _filtered(
-    stmt: Any,
-    *,
-    camera: str | None,
-    event_type: str | None,
-    status: str | None,
-    since_ts_s: float | None,
-    until_ts_s: float | None,
-) -> Any:
-    if camera is not None:
-        stmt = stmt.where(Incident.camera_id == camera)
-    if event_type is not None:
-        stmt = stmt.where(Incident.event_type == event_type)
-    if status is not None:
-        stmt = stmt.where(Incident.status == status)
-    if since_ts_s is not None:
-        stmt = stmt.where(Incident.opened_ts_s >= since_ts_s)
-    if until_ts_s is not None:
-        stmt = stmt.where(Incident.opened_ts_s < until_ts_s)
+def _filtered(stmt: Any, flt: IncidentFilter) -> Any:
+    if flt.camera is not None:
+        stmt = stmt.where(Incident.camera_id == flt.camera)
+    if flt.event_type is not None:
+        stmt = stmt.where(Incident.event_type == flt.event_type)
+    if flt.status is not None:
+        stmt = stmt.where(Incident.status == flt.status)
+    if flt.since_ts_s is not None:
+        stmt = stmt.where(Incident.opened_ts_s >= flt.since_ts_s)
+    if flt.until_ts_s is not None:
+        stmt = stmt.where(Incident.opened_ts_s < flt.until_ts_s)
     return stmt
 
 
 def list_incidents(
-    session: Session,
-    *,
-    camera: str | None = None,
-    event_type: str | None = None,
-    status: str | None = None,
-    since_ts_s: float | None = None,
-    until_ts_s: float | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    session: Session, flt: IncidentFilter, *, limit: int = 100, offset: int = 0
 ) -> list[IncidentRecord]:
-    """Incidents opened in ``[since_ts_s, until_ts_s)`` matching the filters, newest first."""
+    """Incidents matching ``flt``, newest first."""
     if limit < 0 or offset < 0:
         raise ValueError(f"limit and offset must be >= 0, got {limit} and {offset}")
     stmt = _filtered(
-        select(Incident, Camera.name).join(Camera, Camera.id == Incident.camera_id),
-        camera=camera,
-        event_type=event_type,
-        status=status,
-        since_ts_s=since_ts_s,
-        until_ts_s=until_ts_s,
+        select(Incident, Camera.name).join(Camera, Camera.id == Incident.camera_id), flt
     )
     stmt = stmt.order_by(Incident.opened_ts_s.desc(), Incident.id.desc()).limit(limit)
     if offset:
@@ -475,24 +455,9 @@ def list_incidents(
     return [_incident_record(inc, name, latest.get(inc.id)) for inc, name in rows]
 
 
-def count_incidents(
-    session: Session,
-    *,
-    camera: str | None = None,
-    event_type: str | None = None,
-    status: str | None = None,
-    since_ts_s: float | None = None,
-    until_ts_s: float | None = None,
-) -> int:
+def count_incidents(session: Session, flt: IncidentFilter) -> int:
     """How many incidents ``list_incidents`` would page through."""
-    stmt = _filtered(
-        select(func.count()).select_from(Incident),
-        camera=camera,
-        event_type=event_type,
-        status=status,
-        since_ts_s=since_ts_s,
-        until_ts_s=until_ts_s,
-    )
+    stmt = _filtered(select(func.count()).select_from(Incident), flt)
     return int(session.scalar(stmt) or 0)
 
 

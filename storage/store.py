@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -29,6 +29,7 @@ from storage.errors import (
 )
 from storage.records import (
     IncidentDetail,
+    IncidentFilter,
     IncidentRecord,
     MediaRef,
     OutboxMessage,
@@ -41,6 +42,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _DISK_FULL_SQLSTATES = {"53100"}  # PostgreSQL disk_full
+
+
+def _incident_filter(where: IncidentFilter | None, criteria: dict[str, Any]) -> IncidentFilter:
+    """``where``, or an ``IncidentFilter`` of the keyword criteria (TypeError for unknown ones)."""
+    if where is not None and criteria:
+        raise TypeError("pass an IncidentFilter or keyword criteria, not both")
+    return where if where is not None else IncidentFilter(**criteria)
 
 
 def _is_disk_full(exc: BaseException) -> bool:
@@ -263,51 +271,23 @@ class Store:
 
     def list_incidents(
         self,
+        where: IncidentFilter | None = None,
         *,
-        camera: str | None = None,
-        event_type: str | None = None,
-        status: str | None = None,
-        since_ts_s: float | None = None,
-        until_ts_s: float | None = None,
         limit: int = 100,
         offset: int = 0,
+        **criteria: Any,
     ) -> list[IncidentRecord]:
-        """Incidents opened in ``[since_ts_s, until_ts_s)`` matching the filters, newest first."""
+        """Incidents matching ``where`` (or the same fields as keywords), newest first."""
+        flt = _incident_filter(where, criteria)
         return self._read(
             "listing incidents",
-            lambda s: repo.list_incidents(
-                s,
-                camera=camera,
-                event_type=event_type,
-                status=status,
-                since_ts_s=since_ts_s,
-                until_ts_s=until_ts_s,
-                limit=limit,
-                offset=offset,
-            ),
+            lambda s: repo.list_incidents(s, flt, limit=limit, offset=offset),
         )
 
-    def count_incidents(
-        self,
-        *,
-        camera: str | None = None,
-        event_type: str | None = None,
-        status: str | None = None,
-        since_ts_s: float | None = None,
-        until_ts_s: float | None = None,
-    ) -> int:
+    def count_incidents(self, where: IncidentFilter | None = None, **criteria: Any) -> int:
         """How many incidents match (for paging)."""
-        return self._read(
-            "counting incidents",
-            lambda s: repo.count_incidents(
-                s,
-                camera=camera,
-                event_type=event_type,
-                status=status,
-                since_ts_s=since_ts_s,
-                until_ts_s=until_ts_s,
-            ),
-        )
+        flt = _incident_filter(where, criteria)
+        return self._read("counting incidents", lambda s: repo.count_incidents(s, flt))
 
     def get_incident(self, incident_id: str) -> IncidentDetail | None:
         """One incident with timeline, reports (newest last), media and feedback."""

@@ -378,16 +378,18 @@ def incidents_list(
     tz = cfg.tz
     event_type = _choice(event_type, EVENT_TYPES, "type")
     status = _choice(status, [s.value for s in IncidentStatus], "status")
+    from storage.records import IncidentFilter
+
+    where = IncidentFilter(  # bad times are refused before the database is opened
+        camera=camera,
+        event_type=event_type,
+        status=status,
+        since_ts_s=_parse_time(since, tz, "since"),
+        until_ts_s=_parse_time(until, tz, "until"),
+    )
     store = _open_store(cfg)
     try:
-        rows = store.list_incidents(
-            camera=camera,
-            event_type=event_type,
-            status=status,
-            since_ts_s=_parse_time(since, tz, "since"),
-            until_ts_s=_parse_time(until, tz, "until"),
-            limit=limit,
-        )
+        rows = store.list_incidents(where, limit=limit)
     finally:
         store.close()
     if as_json:

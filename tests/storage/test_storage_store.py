@@ -189,6 +189,16 @@ def test_list_incidents_filters_and_pages_newest_first(
     top = store.list_incidents(limit=1)[0]
     assert top.title == "Person fell near the dock" and top.severity == "high"
     assert store.list_incidents(event_type="fire")[0].severity is None
+    # one filter object for every history query, the same as its keywords
+    from storage.records import IncidentFilter
+
+    where = IncidentFilter(camera="cam-b", status="closed")
+    assert [r.incident_id for r in store.list_incidents(where)] == ["i-3"]
+    assert store.count_incidents(where) == 1
+    with pytest.raises(TypeError):
+        store.list_incidents(where, camera="cam-a")  # both: ambiguous
+    with pytest.raises(TypeError):
+        store.list_incidents(cameras="cam-a")  # a misspelt criterion is refused
 
 
 def test_resolve_incident_id_by_prefix(store: Store, make_update: MakeUpdate) -> None:
