@@ -209,16 +209,19 @@ class _GatedClips:
         self.gate = threading.Event()
         self.encoded = 0
         self.started = threading.Event()
-        original = MediaStore.save_clip
+        # both ways a clip is made: from the camera's packets, and from the sampled frames
+        for name in ("save_clip", "save_packet_clip"):
+            monkeypatch.setattr(MediaStore, name, self._gated(getattr(MediaStore, name), hold_s))
 
-        def gated(media: MediaStore, *args: object, **kwargs: object) -> object:
+    def _gated(self, original: Callable[..., object], hold_s: float) -> Callable[..., object]:
+        def gated(media: object, *args: object, **kwargs: object) -> object:
             self.started.set()
             self.gate.wait(hold_s)
-            ref = original(media, *args, **kwargs)  # type: ignore[arg-type]
+            ref = original(media, *args, **kwargs)
             self.encoded += 1
             return ref
 
-        monkeypatch.setattr(MediaStore, "save_clip", gated)
+        return gated
 
 
 def _close_payloads(db: Path) -> list[dict[str, object]]:
