@@ -45,9 +45,28 @@ class _JsonFormatter(logging.Formatter):
 _configured = False
 
 
-def build_handler(stream: TextIO, *, json_lines: bool = False) -> logging.Handler:
-    """A handler writing masked lines (plain or JSON) to ``stream``."""
-    handler = logging.StreamHandler(stream)
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at each record (a terminal status line or a test
+    runner may replace it; a handler bound to the old, closed stream would fail)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def build_handler(stream: TextIO | None, *, json_lines: bool = False) -> logging.Handler:
+    """A handler writing masked lines (plain or JSON) to ``stream`` (None: the current
+    ``sys.stderr``, looked up at each record)."""
+    handler: logging.StreamHandler = (
+        _StderrHandler() if stream is None else logging.StreamHandler(stream)
+    )
     if json_lines:
         handler.setFormatter(_JsonFormatter())
     else:
@@ -66,7 +85,7 @@ def setup_logging(
     root.setLevel(level)
     if _configured:
         return
-    root.handlers[:] = [build_handler(sys.stderr, json_lines=json_lines)]
+    root.handlers[:] = [build_handler(None, json_lines=json_lines)]
     for noisy in ("aiokafka", "kafka", "urllib3", "httpx", "httpcore", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     _configured = True
