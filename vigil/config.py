@@ -436,6 +436,11 @@ def _is_relative_path(value: Any) -> bool:
     )
 
 
+def _joined(base: Path, relative: str) -> str:
+    """``base / relative`` without ``..`` steps (``configs/../data`` reads as ``data``)."""
+    return os.path.normpath(base / relative)
+
+
 def _resolve_paths(
     data: dict[str, Any], base: Path
 ) -> tuple[dict[str, Any], list[tuple[tuple[Any, ...], str]]]:
@@ -455,7 +460,7 @@ def _resolve_paths(
             return
         value = parent.get(key, default)
         if isinstance(value, str) and _is_relative_path(value):
-            parent[key] = str(base / value)
+            parent[key] = _joined(base, value)
 
     storage = section(data, "storage")
     if storage is not None:
@@ -463,7 +468,7 @@ def _resolve_paths(
         if isinstance(url, str) and url.startswith("sqlite:///"):
             db = url.removeprefix("sqlite:///")
             if _is_relative_path(db) and not db.startswith(":memory:"):
-                storage["database_url"] = f"sqlite:///{base / db}"
+                storage["database_url"] = f"sqlite:///{_joined(base, db)}"
         fix(storage, "media_dir", StorageConfig.model_fields["media_dir"].default)
         fix(storage, "journal_dir")
         if not storage.get("journal_dir") and not str(storage.get("database_url", "")).startswith(

@@ -129,3 +129,24 @@ def test_packets_before_the_first_frame_time_are_placed_once_it_is_known(tmp_pat
     clip = buf.clip(50.0, 53.0)
     assert clip is not None and len(clip.packets) == len(packets)
     assert clip.start_pts_s == pytest.approx(50.0)
+
+
+def test_without_full_rate_clips_no_packets_are_kept(tmp_path: Path) -> None:
+    from streamer.queue import FrameQueue
+    from streamer.settings import StreamerConfig
+    from streamer.source import SourceSpec
+    from streamer.supervisor import Supervisor
+
+    src = write_clip(tmp_path / "g.mp4", seconds=2, gop=25)
+    for seconds, kept in ((0.0, False), (12.0, True)):
+        sup = Supervisor(
+            config=StreamerConfig(),
+            queue=FrameQueue(),
+            packet_buffer_s=seconds,
+            packet_buffer_bytes=1 << 20,
+        )
+        try:
+            sup.add(SourceSpec("cam", str(src), 2))
+            assert (sup.packet_buffer("cam") is not None) is kept
+        finally:
+            sup.stop(timeout_s=10)
