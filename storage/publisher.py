@@ -40,6 +40,7 @@ from storage.settings import BusConfig, KafkaConfig
 from storage.store import Store
 from streamer.backoff import Backoff
 from streamer.settings import ReconnectConfig
+from streamer.throttle import LogThrottle
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
@@ -138,7 +139,7 @@ class OutboxPublisher:
         self._stopping = False
         self._drain_deadline = 0.0
         self._idempotent = bool(self.kafka and self.kafka.enable_idempotence)
-        self._last_unreachable_log = -_WARN_EVERY_S
+        self._unreachable_log = LogThrottle(_WARN_EVERY_S)
 
     # --- public API -----------------------------------------------------------------------
 
@@ -247,7 +248,7 @@ class OutboxPublisher:
         backoff = _backoff(kafka.retry_backoff_max_s if kafka else 5.0)
         producer: AIOKafkaProducer | None = None
         next_connect = 0.0
-        last_warn = 0.0
+        send_fail_log = LogThrottle(_WARN_EVERY_S)
         last_prune = 0.0
         # In Kafka mode, rows pending at start were already seen by the previous run's
         # subscribers (or predate them); in-process-only mode delivers them now.
@@ -262,7 +263,7 @@ class OutboxPublisher:
                     )
                 }
         self._started.set()  # rows committed from now on reach the in-process feed
-        last_crash_log = -_WARN_EVERY_S
+        crash_log = LogThrottle(_WARN_EVERY_S)
         try:
             while True:
                 if self._stopping and time.monotonic() >= self._drain_deadline:
@@ -297,8 +298,7 @@ class OutboxPublisher:
                             if err is None:
                                 backoff.reset()
                             else:
-                                if time.monotonic() - last_warn > _WARN_EVERY_S:
-                                    last_warn = time.monotonic()
+                                if send_fail_log.ready():
                                     log.warning(
                                         "Kafka at %s: send failed (%s); %d messages wait in "
                                         "the outbox, retrying",
@@ -315,8 +315,7 @@ class OutboxPublisher:
                     continue
                 except Exception as exc:  # a bug or an odd failure must not end publishing
                     self._bump(last_error=f"{type(exc).__name__}: {exc}")
-                    if time.monotonic() - last_crash_log > _WARN_EVERY_S:
-                        last_crash_log = time.monotonic()
+                    if crash_log.ready():
                         log.exception("outbox publisher: unexpected error; retrying")
                     else:
                         log.warning("outbox publisher: unexpected error (%r); retrying", exc)
@@ -395,9 +394,7 @@ class OutboxPublisher:
             except _unreachable() as exc:
                 await _quiet_stop(producer)
                 self._bump(connected=False, last_error=f"unreachable: {exc}", failed_attempts=1)
-                now = time.monotonic()
-                if now - self._last_unreachable_log > _WARN_EVERY_S:
-                    self._last_unreachable_log = now
+                if self._unreachable_log.ready():
                     log.warning(
                         "Kafka at %s unreachable (%s); %d messages wait in the outbox, "
                         "retrying with backoff",

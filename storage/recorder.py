@@ -27,6 +27,7 @@ from storage.errors import ConstraintViolation, StorageError
 from storage.journal import Entry, Journal, JournalError, Pending, ReplayResult
 from storage.records import MediaRef
 from storage.store import Store
+from streamer.throttle import LogThrottle
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class DurableRecorder:
         self._draining = False
         self._thread: threading.Thread | None = None
         self._retry_max_s = retry_max_s
-        self._last_error_log = float("-inf")
+        self._error_log = LogThrottle(10.0)
         self._busy = False
 
     # -- start / stop -----------------------------------------------------------------------
@@ -303,9 +304,7 @@ class DurableRecorder:
                 log.exception("stored-entry callback failed")
 
     def _log_retry(self, exc: Exception) -> None:
-        now = time.monotonic()
-        if now - self._last_error_log >= 10.0:
-            self._last_error_log = now
+        if self._error_log.ready():
             log.error(
                 "database write failed, %d accepted entr%s waiting in the journal: %s",
                 self.backlog(),

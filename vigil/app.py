@@ -43,6 +43,7 @@ from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
 from streamer.state import CameraStatus
 from streamer.supervisor import Supervisor
+from streamer.throttle import LogThrottle
 from streamer.types import Frame, Window
 from streamer.window import WindowBuffer
 from vigil.config import CameraConfig, VigilConfig
@@ -107,7 +108,7 @@ class App:
         self._last_frame: dict[str, Frame] = {}
         self._arrival: dict[str, float] = {}
         self._clips: list[_Clip] = []
-        self._scorer_error_logged = float("-inf")
+        self._scorer_error_log = LogThrottle(10.0)
         self._lock = threading.RLock()
         self.store: Store | None = None
         self.recorder: DurableRecorder | None = None
@@ -437,9 +438,7 @@ class App:
         except Exception:
             # a failing batch costs its frames, never the process
             self.stats.scorer_errors += len(batch)
-            now = time.monotonic()
-            if now - self._scorer_error_logged >= 10.0:
-                self._scorer_error_logged = now
+            if self._scorer_error_log.ready():
                 log.exception(
                     "scorer failed on a batch of %d frame(s) (%d so far); skipped",
                     len(batch),
