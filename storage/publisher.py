@@ -39,7 +39,7 @@ from storage.records import OutboxMessage
 from storage.settings import BusConfig, KafkaConfig
 from storage.store import Store
 from streamer.backoff import Backoff
-from streamer.settings import ReconnectConfig
+from streamer.settings import BackoffConfig
 from streamer.throttle import LogThrottle
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ _LOOKBACK = 256
 
 def _backoff(max_s: float) -> Backoff:
     """Exponential backoff from 0.2 s doubling up to ``max_s``, +/- 20 % jitter."""
-    return Backoff(ReconnectConfig(initial_s=min(0.2, max_s), max_s=max_s, factor=2.0, jitter=0.2))
+    return Backoff(BackoffConfig(initial_s=min(0.2, max_s), max_s=max_s, factor=2.0, jitter=0.2))
 
 
 class OutboxPublisher:

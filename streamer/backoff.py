@@ -1,16 +1,16 @@
-"""Exponential backoff with jitter for reconnects."""
+"""Exponential backoff with jitter (camera reconnects, Kafka retries)."""
 
 from __future__ import annotations
 
 import random
 
-from streamer.settings import ReconnectConfig
+from streamer.settings import BackoffConfig
 
 
 class Backoff:
     """Delays ``initial_s, initial_s*factor, ...`` capped at ``max_s``, each +/- ``jitter``."""
 
-    def __init__(self, config: ReconnectConfig, rng: random.Random | None = None) -> None:
+    def __init__(self, config: BackoffConfig, rng: random.Random | None = None) -> None:
         self.config = config
         self._rng = rng or random.Random()
         self._delay: float | None = None

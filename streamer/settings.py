@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class ReconnectConfig(BaseModel):
-    """Exponential backoff with jitter between reconnect attempts."""
+class BackoffConfig(BaseModel):
+    """Exponential backoff with jitter: the delays of :class:`streamer.backoff.Backoff`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -16,6 +16,11 @@ class ReconnectConfig(BaseModel):
     max_s: float = Field(30.0, gt=0, le=3600, description="Cap on the delay.")
     factor: float = Field(2.0, ge=1.0, le=10.0, description="Delay multiplier per failure.")
     jitter: float = Field(0.2, ge=0.0, le=1.0, description="Random +/- fraction of the delay.")
+
+
+class ReconnectConfig(BackoffConfig):
+    """Exponential backoff with jitter between reconnect attempts."""
+
     healthy_reset_s: float = Field(
         60.0, gt=0, le=3600, description="Online this long resets the delay to initial_s."
     )
