@@ -1,43 +1,15 @@
-"""Report backends that generate text, and the one place that builds them from the config."""
+"""Report backends that generate text, and the one place that builds them from the config.
+
+The backend types live in :mod:`reports.llm_base` (re-exported here); the backend modules are
+imported only inside :func:`build_generator`, and they import nothing from this module.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
-from reports.evidence import Evidence
+from reports.llm_base import BackendError, Generator
 from reports.settings import ReportsConfig
-from reports.types import Severity
 
-
-class BackendError(RuntimeError):
-    """A backend could not produce an answer; the message is the reason recorded on the report."""
-
-
-@runtime_checkable
-class Generator(Protocol):
-    """Writes the raw answer (JSON text) for one incident; the caller parses and checks it."""
-
-    @property
-    def name(self) -> str:
-        """Backend name recorded on reports: ``transformers`` or ``openai``."""
-        ...
-
-    @property
-    def model(self) -> str | None:
-        """Model recorded on reports."""
-        ...
-
-    def load(self) -> None:
-        """Prepare (load a model, …) once; raise :class:`BackendError` when impossible."""
-        ...
-
-    def generate(self, evidence: Evidence, severity: Severity) -> str:
-        """The model's answer text; raise :class:`BackendError` on failure or timeout."""
-        ...
-
-    def close(self) -> None:
-        """Release resources and stop a generation in progress."""
-        ...
+__all__ = ["BackendError", "Generator", "build_generator"]
 
 
 def build_generator(config: ReportsConfig) -> Generator | None:

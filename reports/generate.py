@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import time
 
-from reports.backends import BackendError, Generator
 from reports.evidence import Evidence
 from reports.grounding import check_grounding
+from reports.llm_base import BackendError, Generator
 from reports.prompt import AnswerError, parse_answer
 from reports.settings import ReportsConfig
 from reports.severity import severity_for

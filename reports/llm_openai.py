@@ -4,7 +4,7 @@ One POST to ``{base_url}/chat/completions`` per report, with the API key (if its
 variable is set) as a Bearer token and ``response_format: json_object`` where the server accepts
 it. The whole request is bounded by ``timeout_s`` and the response body by a byte limit, so a
 stalled, slow or runaway server costs at most that much; every failure becomes a
-:class:`~reports.backends.BackendError` whose message is the recorded fallback reason. URLs in
+:class:`~reports.llm_base.BackendError` whose message is the recorded fallback reason. URLs in
 messages never show credentials.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import httpx
 
-from reports.backends import BackendError
 from reports.evidence import Evidence
+from reports.llm_base import BackendError
 from reports.prompt import build_messages
 from reports.settings import OpenAIConfig
 from reports.types import Severity

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from reports.backends import BackendError
 from reports.evidence import Evidence
+from reports.llm_base import BackendError
 from reports.prompt import ANSWER_PREFIX, build_completion_prompt, build_messages
 from reports.settings import TransformersConfig
 from reports.types import Severity
