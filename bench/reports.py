@@ -47,7 +47,7 @@ from reports.llm_transformers import TransformersGenerator, packaged_gemma_gguf
 from reports.settings import ReportsConfig
 from reports.severity import severity_for
 from reports.template import template_report
-from reports.tiny_lm import build_tiny_lm
+from tests.support.tiny_lm import build_tiny_lm
 
 CAMERAS = [
     CameraInfo(camera_id="dock-1", name="Loading Dock 1", location="north wall"),

@@ -9,7 +9,7 @@ import pytest
 from reports_helpers import ChatServer, make_evidence
 
 from reports.evidence import Evidence
-from reports.tiny_lm import build_tiny_lm
+from tests.support.tiny_lm import build_tiny_lm
 
 
 @pytest.fixture

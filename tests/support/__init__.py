@@ -1,1 +1,2 @@
-"""Test support shared by the stage test folders: wait helpers, fault-injecting proxies."""
+"""Test support shared by the stage test folders: wait helpers, fault-injecting proxies, the
+tiny random language model (also used by `bench/reports.py`)."""
