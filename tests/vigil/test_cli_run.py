@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamer.state import CameraState, StateMachine
+from tests.support.cli import run_vigil, write_config
 
 
 def test_run_where_every_camera_failed_exits_1_with_the_reasons(tmp_path: Path) -> None:
-    cfg = tmp_path / "vigil.yaml"
-    cfg.write_text(
-        f"""storage:
-  database_url: "sqlite:///{tmp_path / "db" / "vigil.db"}"
-  media_dir: {tmp_path / "media"}
-cameras:
-  - {{id: gone, url: "{tmp_path / "missing.mp4"}"}}
-  - {{id: junk, url: "{tmp_path / "junk.mp4"}"}}
-"""
+    cfg = write_config(
+        tmp_path / "vigil.yaml",
+        db=tmp_path / "db" / "vigil.db",
+        media=tmp_path / "media",
+        cameras=[
+            {"id": "gone", "url": tmp_path / "missing.mp4"},
+            {"id": "junk", "url": tmp_path / "junk.mp4"},
+        ],
     )
     (tmp_path / "junk.mp4").write_bytes(b"not a video at all" * 100)
-    proc = subprocess.run(
-        [sys.executable, "-m", "vigil", "run", "-c", str(cfg), "--fast"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_vigil("run", "-c", str(cfg), "--fast")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "camera gone failed: not found" in proc.stderr
     assert "camera junk failed:" in proc.stderr
@@ -92,44 +85,25 @@ def test_read_only_commands_from_another_folder_never_create_a_database(tmp_path
     (conf / "vigil.yaml").write_text('storage:\n  database_url: "sqlite:///../data/vigil.db"\n')
     sub = tmp_path / "somewhere" / "else"
     sub.mkdir(parents=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "vigil", "incidents", "list", "-c", "../../configs/vigil.yaml"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=sub,
-    )
+    proc = run_vigil("incidents", "list", "-c", "../../configs/vigil.yaml", cwd=sub)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"no database at {(tmp_path / 'data' / 'vigil.db').resolve()}" in proc.stderr
     assert not (tmp_path / "data").exists() and not (sub / "data").exists()
 
 
-def _vigil(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Any:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_version() -> None:
     from vigil import __version__
 
-    proc = _vigil("--version")
+    proc = run_vigil("--version")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"vigil {__version__}"
 
 
 def test_sample_clip_refuses_a_missing_folder_and_a_clip_too_short(tmp_path: Path) -> None:
-    proc = _vigil("sample-clip", str(tmp_path / "missing" / "dir" / "x.mp4"))
+    proc = run_vigil("sample-clip", str(tmp_path / "missing" / "dir" / "x.mp4"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr
     assert not (tmp_path / "missing").exists()
-    proc = _vigil("sample-clip", str(tmp_path / "x.mp4"), "--duration", "10")
+    proc = run_vigil("sample-clip", str(tmp_path / "x.mp4"), "--duration", "10")
     assert proc.returncode == 2 and "at least 30 s" in proc.stderr
     assert not (tmp_path / "x.mp4").exists()
 
@@ -154,7 +128,7 @@ def test_config_check_lists_problems_in_order_with_suggestions(tmp_path: Path) -
         "sight: x\nstorage:\n  media_dri: m\ncameras:\n  - id: a\n    url: a.mp4\n"
         "    fsp: 2\n    events: {fall: {threshhold: 0.5}}\n"
     )
-    proc = _vigil("config", "check", "-c", str(cfg))
+    proc = run_vigil("config", "check", "-c", str(cfg))
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         f"{cfg}:1 sight: unknown key (did you mean 'site'?)",
@@ -177,7 +151,7 @@ def test_config_check_lists_problems_of_every_kind_in_one_run(tmp_path: Path) ->
         "  - id: a\n"
         "    url: b.mp4\n"
     )
-    proc = _vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
+    proc = run_vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         f"{cfg}:1 sight: unknown key (did you mean 'site'?)",
@@ -192,9 +166,9 @@ def test_config_check_lists_problems_of_every_kind_in_one_run(tmp_path: Path) ->
 def test_vigil_config_is_the_default_config(tmp_path: Path) -> None:
     cfg = tmp_path / "v.yaml"
     cfg.write_text("cameras: []\n")
-    proc = _vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
+    proc = run_vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
     assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr
-    proc = _vigil("incidents", "list", env={"VIGIL_CONFIG": str(cfg)}, cwd=tmp_path)
+    proc = run_vigil("incidents", "list", env={"VIGIL_CONFIG": str(cfg)}, cwd=tmp_path)
     assert proc.returncode == 1 and "no database at" in proc.stderr  # it read that config
 
 
@@ -205,20 +179,24 @@ def test_a_file_run_fast_is_timed_from_its_start_time_with_offsets(
     import json
     import sqlite3
 
-    cfg = tmp_path / "v.yaml"
-    cfg.write_text(
-        f"""timezone: Europe/Berlin
-storage:
-  database_url: "sqlite:///{tmp_path / "db" / "vigil.db"}"
-  media_dir: {tmp_path / "media"}
-cameras:
-  - {{id: cam, url: "{scene_clip("demo", 0)}", fps: 2, start_time: "2026-11-30T14:05:00"}}
-"""
+    cfg = write_config(
+        tmp_path / "v.yaml",
+        db=tmp_path / "db" / "vigil.db",
+        media=tmp_path / "media",
+        cameras=[
+            {
+                "id": "cam",
+                "url": scene_clip("demo", 0),
+                "fps": 2,
+                "start_time": "2026-11-30T14:05:00",
+            }
+        ],
+        top={"timezone": "Europe/Berlin"},
     )
     start = dt.datetime(2026, 11, 30, 14, 5, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-    proc = _vigil("run", "--fast", "-c", str(cfg))
+    proc = run_vigil("run", "--fast", "-c", str(cfg))
     assert proc.returncode == 0, proc.stderr
-    listed = _vigil("incidents", "list", "--json", "-c", str(cfg))
+    listed = run_vigil("incidents", "list", "--json", "-c", str(cfg))
     rows = json.loads(listed.stdout)
     assert sorted(r["event_type"] for r in rows) == ["fall", "fire"]
     for r in rows:
@@ -240,7 +218,7 @@ def test_engines_commands_on_a_cues_config_say_so_at_once(tmp_path: Path) -> Non
         ("engines", "build", "-c", str(cfg)),
         ("engines", "export", "-c", str(cfg), "--out", str(tmp_path / "o")),
     ):
-        proc = _vigil(*args, env={"HF_HUB_OFFLINE": "1"})
+        proc = run_vigil(*args, env={"HF_HUB_OFFLINE": "1"})
         assert proc.returncode == 2, proc.stderr
         assert "model.profile is 'cues'" in proc.stderr
     assert not (tmp_path / "o").exists()
@@ -250,22 +228,21 @@ def test_engines_commands_on_a_cues_config_say_so_at_once(tmp_path: Path) -> Non
 def demo_history(tmp_path_factory: pytest.TempPathFactory, scene_clip: Any) -> Path:
     """A config whose database holds the demo's fall and fire."""
     d = tmp_path_factory.mktemp("history")
-    cfg = d / "v.yaml"
-    cfg.write_text(
-        f"""storage:
-  database_url: "sqlite:///{d / "db" / "vigil.db"}"
-  media_dir: {d / "media"}
-cameras:
-  - {{id: cam, url: "{scene_clip("demo", 0)}", fps: 2}}
-"""
+    cfg = write_config(
+        d / "v.yaml",
+        db=d / "db" / "vigil.db",
+        media=d / "media",
+        cameras=[{"id": "cam", "url": scene_clip("demo", 0), "fps": 2}],
     )
-    proc = _vigil("demo", "-c", str(cfg))
+    proc = run_vigil("demo", "-c", str(cfg))
     assert proc.returncode == 0, proc.stderr
     return cfg
 
 
 def test_incidents_list_piped_is_whole_and_filters_are_checked(demo_history: Path) -> None:
-    proc = _vigil("incidents", "list", "-c", str(demo_history), "--type", "FALL", "--since", "1d")
+    proc = run_vigil(
+        "incidents", "list", "-c", str(demo_history), "--type", "FALL", "--since", "1d"
+    )
     assert proc.returncode == 0, proc.stderr
     header, *rows = proc.stdout.splitlines()
     assert header.split("\t")[:3] == ["id", "type", "severity"]
@@ -273,16 +250,16 @@ def test_incidents_list_piped_is_whole_and_filters_are_checked(demo_history: Pat
     fields = row.split("\t")
     assert len(fields[0]) == 32 and fields[1] == "fall" and fields[2] == "high"
     assert "T" in fields[5] and fields[5].endswith("+00:00")  # a whole ISO time with its zone
-    proc = _vigil("incidents", "list", "-c", str(demo_history), "--since", "1d", "--until", "2h")
+    proc = run_vigil("incidents", "list", "-c", str(demo_history), "--since", "1d", "--until", "2h")
     assert proc.returncode == 0 and proc.stdout.count("\n") == 1  # header only: all are newer
     for bad in (("--type", "explosion"), ("--status", "gone"), ("--since", "yesterday-ish")):
-        proc = _vigil("incidents", "list", "-c", str(demo_history), *bad)
+        proc = run_vigil("incidents", "list", "-c", str(demo_history), *bad)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("bad_id", ["", "x" * 100_000, "../../etc", "a b"])
 def test_incidents_show_bad_ids_are_one_line_errors(demo_history: Path, bad_id: str) -> None:
-    proc = _vigil("incidents", "show", bad_id, "-c", str(demo_history))
+    proc = run_vigil("incidents", "show", bad_id, "-c", str(demo_history))
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert len(proc.stderr) < 300  # never an echo of a huge input
@@ -291,8 +268,10 @@ def test_incidents_show_bad_ids_are_one_line_errors(demo_history: Path, bad_id: 
 def test_incidents_show_json_has_media_actions_and_fallbacks(demo_history: Path) -> None:
     import json
 
-    listed = json.loads(_vigil("incidents", "list", "--json", "-c", str(demo_history)).stdout)
-    proc = _vigil("incidents", "show", listed[0]["incident_id"], "--json", "-c", str(demo_history))
+    listed = json.loads(run_vigil("incidents", "list", "--json", "-c", str(demo_history)).stdout)
+    proc = run_vigil(
+        "incidents", "show", listed[0]["incident_id"], "--json", "-c", str(demo_history)
+    )
     data = json.loads(proc.stdout)
     kinds = {m["kind"].split(":")[0] for m in data["media"]}
     assert kinds == {"keyframe", "clip"}

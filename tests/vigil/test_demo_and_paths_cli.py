@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from storage.settings import StorageConfig
 from storage.store import Store
+from tests.support.cli import run_vigil, write_config
 
 OWN_KEYFRAME = "2026-11-30/inc-1/keyframe-onset-1764500000000.jpg"
-
-
-def _vigil(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=cwd,
-    )
 
 
 def _incident_count(stdout: str) -> int:
@@ -31,16 +20,12 @@ def _incident_count(stdout: str) -> int:
 
 
 def _user_config(tmp_path: Path, clip: Path) -> Path:
-    cfg = tmp_path / "vigil.yaml"
-    cfg.write_text(
-        f"""storage:
-  database_url: "sqlite:///{tmp_path / "db" / "vigil.db"}"
-  media_dir: {tmp_path / "media"}
-cameras:
-  - {{id: cam, url: "{clip}", fps: 2}}
-"""
+    return write_config(
+        tmp_path / "vigil.yaml",
+        db=tmp_path / "db" / "vigil.db",
+        media=tmp_path / "media",
+        cameras=[{"id": "cam", "url": clip, "fps": 2}],
     )
-    return cfg
 
 
 def _user_data(tmp_path: Path) -> StorageConfig:
@@ -62,7 +47,7 @@ def test_demo_refuses_a_users_data_and_deletes_nothing(
 ) -> None:
     config = _user_config(tmp_path, scene_clip("demo", 0))
     _user_data(tmp_path)
-    proc = _vigil("demo", "-c", str(config), cwd=tmp_path)
+    proc = run_vigil("demo", "-c", str(config), cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "the demo did not create" in proc.stderr and "--reset" in proc.stderr
     assert (tmp_path / "db" / "vigil.db").exists()
@@ -76,7 +61,7 @@ def test_demo_refuses_a_media_dir_with_an_operators_file_even_with_reset(
     _user_data(tmp_path)
     note = tmp_path / "media" / "README-operator.txt"
     note.write_text("do not delete")
-    proc = _vigil("demo", "-c", str(config), "--reset", cwd=tmp_path)
+    proc = run_vigil("demo", "-c", str(config), "--reset", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{config}:3 storage.media_dir:" in proc.stderr
     assert "README-operator.txt" in proc.stderr
@@ -90,13 +75,13 @@ def test_demo_reset_then_resets_its_own_data_without_asking(
 ) -> None:
     config = _user_config(tmp_path, scene_clip("demo", 0))
     _user_data(tmp_path)
-    proc = _vigil("demo", "-c", str(config), "--reset", cwd=tmp_path)
+    proc = run_vigil("demo", "-c", str(config), "--reset", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not (tmp_path / "media" / OWN_KEYFRAME).exists()
     first = _incident_count(proc.stdout)
     assert first >= 1
     # The data is now the demo's own: the next run resets it without --reset ...
-    proc = _vigil("demo", "-c", str(config), cwd=tmp_path)
+    proc = run_vigil("demo", "-c", str(config), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # ... and starts from an empty database (same clip, same incidents, not twice as many).
     assert _incident_count(proc.stdout) == first
@@ -111,12 +96,12 @@ def test_config_check_and_run_refuse_media_dir_holding_the_database(tmp_path: Pa
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "vigil.db").write_bytes(b"history")
     for args in (("config", "check", str(config)), ("run", "-c", str(config))):
-        proc = _vigil(*args, cwd=tmp_path)
+        proc = run_vigil(*args, cwd=tmp_path)
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert f"{config}:3 storage.media_dir: " in proc.stderr
         assert "holds the database file" in proc.stderr
     assert (tmp_path / "data" / "vigil.db").read_bytes() == b"history"
     config.write_text('storage:\n  media_dir: ""\n')
-    proc = _vigil("config", "check", str(config), cwd=tmp_path)
+    proc = run_vigil("config", "check", str(config), cwd=tmp_path)
     assert proc.returncode == 2
     assert "storage.media_dir: is empty" in proc.stderr
