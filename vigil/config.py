@@ -437,8 +437,8 @@ def _is_relative_path(value: Any) -> bool:
 
 
 def _joined(base: Path, relative: str) -> str:
-    """``base / relative`` without ``..`` steps (``configs/../data`` reads as ``data``)."""
-    return os.path.normpath(base / relative)
+    """``relative`` (a path in the config file) under ``base``, the config file's folder."""
+    return str(base / relative)
 
 
 def _resolve_paths(
