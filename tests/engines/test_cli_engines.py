@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
@@ -13,16 +10,10 @@ from engines_helpers import save_tiny_clip
 from typer.testing import CliRunner
 
 from engines.export import read_metadata
+from tests.support.cli import run_vigil
 from vigil.cli_engines import app
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["HF_HUB_OFFLINE"] = "1"  # tests never touch the network
-    return env
+OFFLINE = {"HF_HUB_OFFLINE": "1"}  # tests never touch the network
 
 
 def _config(tmp: Path, clip: dict[str, object]) -> Path:
@@ -36,23 +27,8 @@ def _config(tmp: Path, clip: dict[str, object]) -> Path:
 def test_export_writes_checked_graphs_with_parity(tiny_clip_dir: Path, tmp_path: Path) -> None:
     cfg = _config(tmp_path, {"visual": tiny_clip_dir, "local_files_only": "true", "threads": 1})
     out = tmp_path / "graphs"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vigil",
-            "engines",
-            "export",
-            "-c",
-            str(cfg),
-            "--out",
-            str(out),
-            "--int8",
-        ],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=240,
+    proc = run_vigil(
+        "engines", "export", "-c", str(cfg), "--out", str(out), "--int8", env=OFFLINE, timeout=240
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("visual.onnx", "temporal.onnx", "visual.int8.onnx"):
@@ -156,13 +132,11 @@ def test_bad_config_file_exits_2_with_file_line_and_key(tmp_path: Path) -> None:
 
 def test_a_hub_id_is_not_downloaded_unless_asked_and_never_offline(tmp_path: Path) -> None:
     cfg = _config(tmp_path, {"visual": "openai/clip-vit-base-patch32", "threads": 1})
-    env = {**_env(), "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf/hub")}
-    base = [sys.executable, "-m", "vigil", "engines", "build", "-c", str(cfg)]
-    plain = subprocess.run(base, capture_output=True, text=True, env=env, timeout=120)
+    env = {**OFFLINE, "HF_HOME": str(tmp_path / "hf"), "HF_HUB_CACHE": str(tmp_path / "hf/hub")}
+    base = ("engines", "build", "-c", str(cfg))
+    plain = run_vigil(*base, env=env, timeout=120)
     assert plain.returncode == 2 and "downloads are off" in plain.stderr
-    asked = subprocess.run(
-        [*base, "--download"], capture_output=True, text=True, env=env, timeout=120
-    )
+    asked = run_vigil(*base, "--download", env=env, timeout=120)
     assert asked.returncode == 2
     assert "HF_HUB_OFFLINE is set, so --download cannot fetch anything" in asked.stderr
     assert "downloads are off" in asked.stderr  # offline: the same local-only error

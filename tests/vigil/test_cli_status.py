@@ -6,15 +6,13 @@ import os
 import pty
 import select
 import subprocess
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 from streamer.state import CameraState
+from tests.support.cli import REPO, run_vigil, vigil_command, vigil_env, write_config
 from vigil.cli_status import status_line
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _status(state: CameraState, fps: float) -> SimpleNamespace:
@@ -38,13 +36,12 @@ def test_status_line_counts_cameras_rate_and_incidents() -> None:
 def _run_on_terminal(args: list[str], timeout: float = 240) -> tuple[int, str, str]:
     """Run the CLI with stderr on a pseudo-terminal; returns (rc, stdout, terminal text)."""
     master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "160", "TERM": "xterm"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil", *args],
+        vigil_command(*args),
         stdout=subprocess.PIPE,
         stderr=slave,
         cwd=REPO,
-        env=env,
+        env=vigil_env({"COLUMNS": "160", "TERM": "xterm"}),
     )
     os.close(slave)
     chunks: list[bytes] = []
@@ -71,31 +68,22 @@ def test_sample_clip_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> 
     rc, out, term = _run_on_terminal(["sample-clip", str(tmp_path / "a.mp4"), "--duration", "35"])
     assert rc == 0 and "wrote" in out
     assert "writing a.mp4" in term and "%" in term
-    piped = subprocess.run(
-        [sys.executable, "-m", "vigil", "sample-clip", str(tmp_path / "b.mp4"), "--duration", "35"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=240,
+    piped = run_vigil(
+        "sample-clip", str(tmp_path / "b.mp4"), "--duration", "35", cwd=REPO, timeout=240
     )
     assert piped.returncode == 0 and "writing b.mp4" not in piped.stderr
 
 
 def test_run_shows_a_live_status_line_on_a_terminal(tmp_path: Path) -> None:
     clip = tmp_path / "s.mp4"
-    subprocess.run(
-        [sys.executable, "-m", "vigil", "sample-clip", str(clip), "--duration", "35"],
-        check=True,
-        capture_output=True,
-        cwd=REPO,
-        timeout=240,
-    )
-    cfg = tmp_path / "v.yaml"
-    cfg.write_text(
-        f'storage:\n  database_url: "sqlite:///{tmp_path / "v.db"}"\n'
-        f"  media_dir: {tmp_path / 'media'}\n"
-        f"cameras:\n  - id: cam-1\n    url: {clip}\n    fps: 2\n",
-        encoding="utf-8",
+    run_vigil(
+        "sample-clip", str(clip), "--duration", "35", cwd=REPO, timeout=240
+    ).check_returncode()
+    cfg = write_config(
+        tmp_path / "v.yaml",
+        db=tmp_path / "v.db",
+        media=tmp_path / "media",
+        cameras=[{"id": "cam-1", "url": clip, "fps": 2}],
     )
     rc, out, term = _run_on_terminal(["run", "-c", str(cfg), "--fast"], timeout=120)
     assert rc == 0, term[-2000:]

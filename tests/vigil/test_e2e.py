@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,31 +15,16 @@ import numpy as np
 import pytest
 
 from storage.store import Store
+from tests.support.cli import run_vigil, vigil_command, vigil_env, write_config
 from vigil.config import load_config
 from vigil.scene import load_truth
 
 OPEN_LINE = re.compile(r"^OPEN\s+(\w+)\s+camera=(\S+) .*stream_t=([\d.]+)s", re.M)
 
 
-def write_config(path: Path, cameras: str, db: Path) -> Path:
-    path.write_text(
-        f"""site: test-site
-timezone: Europe/Berlin
-storage:
-  database_url: "sqlite:///{db}"
-  media_dir: {db.parent / "media"}
-cameras:
-{cameras}
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def vigil(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "vigil", *args], capture_output=True, text=True, timeout=timeout
-    )
+def _config(path: Path, cameras: list[dict[str, object]], db: Path) -> Path:
+    top = {"site": "test-site", "timezone": "Europe/Berlin"}
+    return write_config(path, db=db, media=db.parent / "media", cameras=cameras, top=top)
 
 
 @pytest.mark.parametrize(("scenario", "seed"), [("demo", 0), ("demo", 7), ("walking", 1)])
@@ -51,12 +34,9 @@ def test_run_fast_finds_exactly_the_ground_truth(
     clip = scene_clip(scenario, seed)
     truth = load_truth(clip)
     db = tmp_path / "vigil.db"
-    cfg = write_config(
-        tmp_path / "vigil.yaml",
-        f"  - id: cam-1\n    url: {clip}\n    fps: 2\n    events: {{fall: {{}}, fire: {{}}}}\n",
-        db,
-    )
-    proc = vigil("run", "-c", str(cfg), "--fast")
+    camera = {"id": "cam-1", "url": clip, "fps": 2, "events": {"fall": {}, "fire": {}}}
+    cfg = _config(tmp_path / "vigil.yaml", [camera], db)
+    proc = run_vigil("run", "-c", str(cfg), "--fast")
     assert proc.returncode == 0, proc.stderr[-3000:]
     found = [(m[1], float(m[3])) for m in OPEN_LINE.finditer(proc.stdout)]
     expected = [(e.event_type, e.start_s) for e in truth.events]
@@ -102,11 +82,11 @@ def test_run_fast_finds_exactly_the_ground_truth(
         store.close()
 
     if expected:
-        listed = vigil("incidents", "list", "-c", str(cfg), "--json")
+        listed = run_vigil("incidents", "list", "-c", str(cfg), "--json")
         assert listed.returncode == 0, listed.stderr
         assert '"event_type"' in listed.stdout
         first_id = rows[0].incident_id
-        shown = vigil("incidents", "show", first_id[:8], "-c", str(cfg))
+        shown = run_vigil("incidents", "show", first_id[:8], "-c", str(cfg))
         assert shown.returncode == 0, shown.stderr
         assert first_id in shown.stdout and "timeline:" in shown.stdout
 
@@ -116,19 +96,18 @@ def test_bad_cameras_do_not_stop_good_ones_and_sigterm_stops_cleanly(
 ) -> None:
     clip = scene_clip("demo", 0)
     db = tmp_path / "vigil.db"
-    cameras = (
-        f"  - id: good\n    url: {clip}\n    fps: 2\n"
-        f"  - id: missing\n    url: {tmp_path / 'nope.mp4'}\n"
-        "  - id: unreachable\n    url: rtsp://admin:hunter2@127.0.0.1:9/stream\n"
-    )
-    cfg = write_config(tmp_path / "vigil.yaml", cameras, db)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    cameras: list[dict[str, object]] = [
+        {"id": "good", "url": clip, "fps": 2},
+        {"id": "missing", "url": tmp_path / "nope.mp4"},
+        {"id": "unreachable", "url": "rtsp://admin:hunter2@127.0.0.1:9/stream"},
+    ]
+    cfg = _config(tmp_path / "vigil.yaml", cameras, db)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vigil", "run", "-c", str(cfg), "--fast"],
+        vigil_command("run", "-c", str(cfg), "--fast"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env=env,
+        env=vigil_env({"PYTHONUNBUFFERED": "1"}),
     )
     lines: list[str] = []
     assert proc.stdout is not None
