@@ -12,32 +12,28 @@ the next start. Incidents an earlier process left open are closed as ``interrupt
 
 from __future__ import annotations
 
-import datetime
-import functools
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from detectors.lifecycle import CameraDetector
-from detectors.types import IncidentUpdate, UpdateKind
+from detectors.types import IncidentUpdate
 from engines.factory import build_scorer
 from engines.types import Scorer, Scores
-from reports.evidence import CameraInfo, Evidence, build_evidence
 from reports.service import ReportService
-from reports.types import Report
-from storage.annotate import Annotation, annotate
-from storage.clips import ClipJob, ClipWriter
+from storage.clip_recorder import ClipRecorder
+from storage.clips import ClipWriter
 from storage.errors import MediaError
-from storage.journal import Entry, Journal, JournalError, Pending, import_legacy_spool
-from storage.media import ClipCollector, MediaStore, RetentionSweeper
+from storage.intake import Intake
+from storage.journal import Entry, Journal, Pending, import_legacy_spool
+from storage.media import MediaStore, RetentionSweeper
 from storage.paths import path_problems
 from storage.publisher import OutboxPublisher
 from storage.recorder import DurableRecorder, interrupted_closes
 from storage.records import MediaRef
 from storage.store import Store
+from streamer.clock import SYSTEM_CLOCK, Clock
 from streamer.prebuffer import PacketBuffer
 from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
@@ -45,12 +41,13 @@ from streamer.state import CameraStatus
 from streamer.supervisor import Supervisor
 from streamer.throttle import LogThrottle
 from streamer.types import Frame, Window
-from streamer.window import WindowBuffer
 from vigil.config import CameraConfig, VigilConfig
+from vigil.incidents import IncidentHandler, Listeners, UpdateCallback
+from vigil.lanes import CameraLane, LaneState, RunStats
 
 log = logging.getLogger(__name__)
 
-UpdateCallback = Callable[[IncidentUpdate, Report | None], None]
+__all__ = ["App", "LaneState", "RunStats", "UpdateCallback"]
 
 #: Seconds between live ticks.
 TICK_S = 1.0
@@ -61,71 +58,72 @@ PACKET_BUFFER_MARGIN_S = 10.0
 LEGACY_SPOOL = "unsaved-updates.jsonl"
 
 
-@dataclass
-class _Clip:
-    incident_id: str
-    camera_id: str
-    collector: ClipCollector
-
-
-@dataclass
-class RunStats:
-    """What one run processed, and what it could not."""
-
-    frames: int = 0
-    batches: int = 0
-    updates: int = 0
-    opened: int = 0
-    closed: int = 0
-    by_camera: dict[str, int] = field(default_factory=dict)
-    scorer_errors: int = 0
-    bad_frames: int = 0
-    #: Updates that could not be accepted durably (journal and database both failed).
-    lost: int = 0
-
-
 class App:
     """One Vigil process: cameras in, incidents out.
 
     ``add_camera`` and ``remove_camera`` may be called from any thread while ``run`` runs: the
     pipeline lock serialises them with frame processing.
+
+    Parts may be injected: a ``scorer`` (else built from ``config.model``), a ``store`` (else
+    opened from ``config.storage``) and a ``clock``. Injected parts belong to the caller:
+    ``stop`` does not close them.
     """
 
-    def __init__(self, config: VigilConfig, *, pace: bool = True, max_batch: int = 8) -> None:
+    def __init__(
+        self,
+        config: VigilConfig,
+        *,
+        pace: bool = True,
+        max_batch: int = 8,
+        scorer: Scorer | None = None,
+        store: Store | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
         self.config = config
         self.pace = pace
         self.max_batch = max_batch
+        self.clock = clock
         #: stop() returns within about this many seconds, whatever the database does
         #: (accepted updates not stored by then stay in the journal for the next start).
         self.stop_timeout_s = 4.5
         self.stats = RunStats()
         self._stop = threading.Event()
         self._started: list[str] = []
-        self._on_update: list[UpdateCallback] = []
-        self._windows: dict[str, WindowBuffer] = {}
-        self._detectors: dict[str, CameraDetector] = {}
-        self._cameras: dict[str, CameraConfig] = {}
-        self._last_frame: dict[str, Frame] = {}
-        self._arrival: dict[str, float] = {}
-        self._clips: list[_Clip] = []
+        self._listeners = Listeners()
+        self._lanes: dict[str, CameraLane] = {}
         self._scorer_error_log = LogThrottle(10.0)
         self._lock = threading.RLock()
-        self.store: Store | None = None
+        self._own_scorer = scorer is None
+        self._own_store = store is None
+        self.store: Store | None = store
         self.recorder: DurableRecorder | None = None
+        self.intake: Intake | None = None
         self.media: MediaStore | None = None
         self.publisher: OutboxPublisher | None = None
         self.reports: ReportService | None = None
-        self.scorer: Scorer | None = None
+        self.scorer: Scorer | None = scorer
         self.queue: FrameQueue | None = None
         self.supervisor: Supervisor | None = None
         self.sweeper: RetentionSweeper | None = None
         self.clip_writer: ClipWriter | None = None
+        self.clips = ClipRecorder(
+            None,
+            config.storage.media,
+            fps_of=self._fps_of,
+            packets_of=self._packets_of,
+            on_late=self._add_media,
+        )
+        self.incidents: IncidentHandler | None = None
 
     # -- start / stop ----------------------------------------------------------------------
 
     def on_update(self, callback: UpdateCallback) -> None:
-        """Call ``callback(update, report)`` for every incident update once it is handled."""
-        self._on_update.append(callback)
+        """Call ``callback(update, report)`` for every incident update once it is accepted."""
+        self._listeners.subscribe(callback)
+
+    def subscribe(self, callback: UpdateCallback) -> Callable[[], None]:
+        """Like :meth:`on_update`, from any thread; returns a function that unsubscribes."""
+        return self._listeners.subscribe(callback)
 
     def start(self) -> None:
         """Start every stage, in data-flow order from storage up to the sources.
@@ -144,7 +142,7 @@ class App:
         log.info(
             "vigil started: site %s, %d camera(s), profile %s",
             self.config.site,
-            len(self._cameras),
+            len(self._lanes),
             self.config.model.profile,
         )
 
@@ -152,10 +150,15 @@ class App:
         problems = path_problems(self.config.storage)
         if problems:  # retention sweeps media_dir: never start on a folder it could harm
             raise MediaError("; ".join(str(p) for p in problems))
-        self.store = Store.open(self.config.storage)
+        if self._own_store:
+            self.store = Store.open(self.config.storage)
+        assert self.store is not None
         self._started.append("storage")
         self.recorder = DurableRecorder(
             self.store, Journal(self.config.storage.journal_path()), on_stored=self._stored
+        )
+        self.intake = Intake(
+            self.recorder, self.store, on_stored=lambda: self._stored(None), on_lost=self._lost
         )
         found = self.recorder.start()  # JournalError if the journal cannot be written
         self._started.append("recorder")
@@ -168,12 +171,13 @@ class App:
         self._started.append("retention")
         self.clip_writer = ClipWriter(self.media)
         self.clip_writer.start()
+        self.clips.writer = self.clip_writer
         self._started.append("clips")
 
     def _close_interrupted(self, replayed: tuple[Entry, ...]) -> None:
         """Close, before any camera starts, the incidents an earlier process left open."""
-        assert self.store is not None and self.recorder is not None
-        for upd in interrupted_closes(self.store, replayed, now_s=time.time()):
+        assert self.store is not None and self.intake is not None
+        for upd in interrupted_closes(self.store, replayed, now_s=self.clock.wall()):
             log.warning(
                 "incident %s (%s on %s) was left open by an earlier run: closed as %s",
                 upd.incident_id,
@@ -181,7 +185,7 @@ class App:
                 upd.camera_id,
                 upd.close_reason,
             )
-            self._accept(Pending(upd))
+            self.intake.accept(Pending(upd))
 
     def _start_publisher(self) -> None:
         assert self.store is not None
@@ -190,11 +194,26 @@ class App:
         self._started.append("publisher")
 
     def _start_reports(self) -> None:
-        self.reports = ReportService(self.config.reports, on_report=self._generated_report)
+        assert self.intake is not None
+        self.reports = ReportService(self.config.reports, on_report=self.intake.accept_report)
         self._started.append("reports")
+        self.incidents = IncidentHandler(
+            site=self.config.site,
+            timezone=self.config.timezone,
+            tz=self.config.tz,
+            intake=self.intake,
+            clips=self.clips,
+            media=self.media,
+            reports=self.reports,
+            listeners=self._listeners,
+            stats=self.stats,
+            camera_of=self._camera_of,
+            history_of=self._history_of,
+        )
 
     def _load_scorer(self) -> None:
-        self.scorer = build_scorer(self.config.model)
+        if self.scorer is None:
+            self.scorer = build_scorer(self.config.model)
         self._started.append("scorer")
 
     def _start_sources(self) -> None:
@@ -217,11 +236,13 @@ class App:
             if cam.enabled:
                 self.add_camera(cam)
 
+    # -- cameras ---------------------------------------------------------------------------
+
     def add_camera(self, cam: CameraConfig) -> None:
         """Start watching a camera (others are not touched)."""
         assert self.store is not None and self.supervisor is not None
         with self._lock:
-            if cam.id in self._detectors:
+            if cam.id in self._lanes:
                 raise ValueError(f"camera {cam.id!r} is already watched")
             self.store.upsert_camera(
                 camera_id=cam.id,
@@ -230,16 +251,7 @@ class App:
                 url_masked=cam.masked_url,
             )
             rules = {ev: rule.resolved(ev) for ev, rule in cam.events.items()}
-            if self.scorer is not None:
-                unscored = sorted(set(rules) - set(self.scorer.events))
-                if unscored:
-                    log.warning(
-                        "camera %s: the %s scorer does not detect %s; those events will not "
-                        "fire (model.profile: clip detects fall, fire, smoke and intrusion)",
-                        cam.id,
-                        self.scorer.name,
-                        ", ".join(unscored),
-                    )
+            self._warn_unscored(cam.id, set(rules))
             self.supervisor.add(
                 SourceSpec(
                     camera_id=cam.id,
@@ -250,14 +262,26 @@ class App:
                     start_wall_s=cam.start_wall_s(self.config.tz),
                 )
             )
-            self._cameras[cam.id] = cam
-            self._windows[cam.id] = WindowBuffer(
-                cam.id,
-                self.config.model.window_s,
+            self._lanes[cam.id] = CameraLane.create(
+                cam,
+                rules,
+                window_s=self.config.model.window_s,
                 keep_before_s=self.config.storage.media.clip_before_s,
             )
-            self._detectors[cam.id] = CameraDetector(cam.id, rules, cam.zones)
         log.info("camera %s added (%s, %.1f fps)", cam.id, cam.masked_url, cam.fps)
+
+    def _warn_unscored(self, camera_id: str, events: set[str]) -> None:
+        if self.scorer is None:
+            return
+        unscored = sorted(events - set(self.scorer.events))
+        if unscored:
+            log.warning(
+                "camera %s: the %s scorer does not detect %s; those events will not "
+                "fire (model.profile: clip detects fall, fire, smoke and intrusion)",
+                camera_id,
+                self.scorer.name,
+                ", ".join(unscored),
+            )
 
     def remove_camera(self, camera_id: str) -> None:
         """Stop watching a camera; its open incidents are closed."""
@@ -265,18 +289,20 @@ class App:
         packets = self.supervisor.packet_buffer(camera_id)  # its clips still need it
         self.supervisor.remove(camera_id)
         with self._lock:
-            det = self._detectors.pop(camera_id, None)
-            self._windows.pop(camera_id, None)
-            self._cameras.pop(camera_id, None)
-            self._arrival.pop(camera_id, None)
-            last = self._last_frame.pop(camera_id, None)
-            if det is not None:
-                ts = last.ts_s if last is not None else time.time()
-                self._handle(det.finish(ts, "camera_removed"))
-            for clip in [c for c in self._clips if c.camera_id == camera_id]:
-                self._encode_clip(clip, self._record_clip, packets=packets)
+            lane = self._lanes.pop(camera_id, None)
+            if lane is not None:
+                last = lane.last_frame
+                ts = last.ts_s if last is not None else self.clock.wall()
+                self._handle(lane.detector.finish(ts, "camera_removed"))
+            self.clips.finish_camera(camera_id, packets)
             if self.scorer is not None:
                 self.scorer.reset(camera_id)
+
+    def lanes(self) -> list[LaneState]:
+        """Every watched camera with its health, newest frame and open incidents."""
+        statuses = self.camera_statuses()
+        with self._lock:
+            return [lane.state(statuses.get(cid)) for cid, lane in self._lanes.items()]
 
     def camera_statuses(self) -> dict[str, CameraStatus]:
         """Health of every watched camera (state, reason, last error; passwords masked)."""
@@ -285,7 +311,28 @@ class App:
     def stream_positions(self) -> dict[str, float]:
         """Stream time (pts) of the newest frame processed, per camera."""
         with self._lock:
-            return {cam: f.pts_s for cam, f in self._last_frame.items()}
+            return {
+                cid: lane.last_frame.pts_s
+                for cid, lane in self._lanes.items()
+                if lane.last_frame is not None
+            }
+
+    def _camera_of(self, camera_id: str) -> CameraConfig | None:
+        lane = self._lanes.get(camera_id)
+        return lane.camera if lane is not None else None
+
+    def _fps_of(self, camera_id: str) -> float | None:
+        cam = self._camera_of(camera_id)
+        return cam.fps if cam is not None else None
+
+    def _packets_of(self, camera_id: str) -> PacketBuffer | None:
+        return self.supervisor.packet_buffer(camera_id) if self.supervisor is not None else None
+
+    def _history_of(self, camera_id: str, since_pts_s: float) -> list[Frame] | None:
+        lane = self._lanes.get(camera_id)
+        return lane.window.history(since_pts_s=since_pts_s) if lane is not None else None
+
+    # -- stop ------------------------------------------------------------------------------
 
     def request_stop(self) -> None:
         """Ask the run loop to finish (safe from signal handlers and other threads)."""
@@ -298,7 +345,7 @@ class App:
         the database has not stored by then stay in the journal for the next start.
         """
         self._stop.set()
-        deadline = time.monotonic() + self.stop_timeout_s
+        deadline = time.monotonic() + self.stop_timeout_s  # real time: a promise to the caller
 
         def left(cap: float) -> float:
             return max(0.1, min(cap, deadline - time.monotonic()))
@@ -308,23 +355,7 @@ class App:
                 self._stop_sources(left(1.5))
                 step = "clips"  # at once: the closes waiting on a clip go on before the rest
             try:
-                if step == "clips" and self.clip_writer is not None:
-                    self.clip_writer.stop(timeout_s=left(1.0))  # again later: nothing left
-                elif step == "scorer" and self.scorer is not None:
-                    self.scorer.close()
-                elif step == "reports" and self.reports is not None:
-                    self.reports.stop(timeout_s=left(1.0))
-                elif step == "publisher" and self.publisher is not None:
-                    if self.recorder is not None:  # the last updates, so they are published
-                        self.recorder.wait_idle(left(1.0))
-                    self.publisher.stop(drain_timeout_s=left(1.0), join_timeout_s=left(1.5))
-                elif step == "retention" and self.sweeper is not None:
-                    self.sweeper.stop(timeout_s=left(0.5))
-                elif step == "recorder" and self.recorder is not None:
-                    self.recorder.stop(timeout_s=left(3.0))
-                    self.stats.lost += self.recorder.stats.lost
-                elif step == "storage" and self.store is not None:
-                    self.store.close()
+                self._stop_step(step, left)
             except Exception:
                 log.exception("error while stopping %s", step)
         self._started.clear()
@@ -335,6 +366,26 @@ class App:
             )
         else:
             log.info("vigil stopped")
+
+    def _stop_step(self, step: str, left: Callable[[float], float]) -> None:
+        """Stop one started step with what is left of the budget."""
+        if step == "clips" and self.clip_writer is not None:
+            self.clip_writer.stop(timeout_s=left(1.0))  # again later: nothing left
+        elif step == "scorer" and self.scorer is not None and self._own_scorer:
+            self.scorer.close()
+        elif step == "reports" and self.reports is not None:
+            self.reports.stop(timeout_s=left(1.0))
+        elif step == "publisher" and self.publisher is not None:
+            if self.recorder is not None:  # the last updates, so they are published
+                self.recorder.wait_idle(left(1.0))
+            self.publisher.stop(drain_timeout_s=left(1.0), join_timeout_s=left(1.5))
+        elif step == "retention" and self.sweeper is not None:
+            self.sweeper.stop(timeout_s=left(0.5))
+        elif step == "recorder" and self.recorder is not None:
+            self.recorder.stop(timeout_s=left(3.0))
+            self.stats.lost += self.recorder.stats.lost
+        elif step == "storage" and self.store is not None and self._own_store:
+            self.store.close()
 
     def _stop_sources(self, timeout_s: float) -> None:
         # each step on its own: a failure in one must not skip closing the incidents
@@ -355,15 +406,15 @@ class App:
     def run(self, *, progress: Callable[[RunStats], None] | None = None) -> RunStats:
         """Process frames until stopped, or until every source has ended (files)."""
         assert self.queue is not None and self.supervisor is not None
-        last_tick = time.monotonic()
+        last_tick = self.clock.monotonic()
         while not self._stop.is_set():
             frames = self.queue.get_batch(self.max_batch, timeout_s=0.2)
             if frames:
                 self._process(frames)
                 if progress is not None:
                     progress(self.stats)
-            if self.pace and time.monotonic() - last_tick >= TICK_S:
-                last_tick = time.monotonic()
+            if self.pace and self.clock.monotonic() - last_tick >= TICK_S:
+                last_tick = self.clock.monotonic()
                 with self._lock:
                     self._tick_live()
             if not frames and self.supervisor.ended():
@@ -373,18 +424,12 @@ class App:
         return self.stats
 
     def _tick_live(self) -> None:
-        """Advance each camera's detector on that camera's own clock while it sends nothing.
-
-        A camera's clock is its newest frame's time plus the time since that frame arrived, so
-        a camera whose stream time lags the wall clock is not closed early.
-        """
-        now = time.monotonic()
-        for cam_id, det in list(self._detectors.items()):
-            last = self._last_frame.get(cam_id)
-            if last is None:
-                continue
-            cam_now = last.ts_s + (now - self._arrival.get(cam_id, now))
-            self._handle(det.tick(cam_now))
+        """Advance each camera's detector on that camera's own clock while it sends nothing."""
+        now = self.clock.monotonic()
+        for lane in list(self._lanes.values()):
+            cam_now = lane.clock_s(now)
+            if cam_now is not None:
+                self._handle(lane.detector.tick(cam_now))
 
     def _drain_queue(self) -> None:
         if self.queue is None:
@@ -407,28 +452,17 @@ class App:
         batch: list[Frame] = []
         windows: list[Window] = []
         for f in frames:
-            buf = self._windows.get(f.camera_id)
-            if buf is None:
+            lane = self._lanes.get(f.camera_id)
+            if lane is None:
                 continue  # camera removed meanwhile
-            last = self._last_frame.get(f.camera_id)
-            if last is not None and last.image.shape != f.image.shape:
-                log.info(
-                    "camera %s: resolution changed %s -> %s",
-                    f.camera_id,
-                    last.image.shape[:2],
-                    f.image.shape[:2],
-                )
-                buf.clear()
             try:
-                buf.push(f)
+                window = lane.push(f, self.clock.monotonic())
             except ValueError as exc:
                 self.stats.bad_frames += 1
                 log.warning("camera %s: frame skipped: %s", f.camera_id, exc)
                 continue
-            self._last_frame[f.camera_id] = f
-            self._arrival[f.camera_id] = time.monotonic()
             batch.append(f)
-            windows.append(buf.snapshot())
+            windows.append(window)
         return batch, windows
 
     def _score(self, batch: list[Frame], windows: list[Window]) -> list[Scores] | None:
@@ -452,227 +486,34 @@ class App:
         for f, sc in zip(batch, scores, strict=True):
             self.stats.frames += 1
             self.stats.by_camera[f.camera_id] = self.stats.by_camera.get(f.camera_id, 0) + 1
-            self._feed_clips(f)
-            det = self._detectors.get(f.camera_id)
-            if det is not None:
-                self._handle(det.update(sc), frame=f)
+            self.clips.feed(f)
+            lane = self._lanes.get(f.camera_id)
+            if lane is not None:
+                self._handle(lane.detector.update(sc), frame=f)
 
     def _finish_all(self, reason: str) -> None:
         with self._lock:
-            for cam_id, det in list(self._detectors.items()):
-                last = self._last_frame.get(cam_id)
-                ts = last.ts_s if last is not None else time.time()
-                self._handle(det.finish(ts, reason))
-            for clip in list(self._clips):
-                self._encode_clip(clip, self._record_clip)
+            for lane in list(self._lanes.values()):
+                last = lane.last_frame
+                ts = last.ts_s if last is not None else self.clock.wall()
+                self._handle(lane.detector.finish(ts, reason))
+            self.clips.finish_all()
 
     # -- incidents -------------------------------------------------------------------------
 
     def _handle(self, updates: list[IncidentUpdate], frame: Frame | None = None) -> None:
-        for upd in updates:
-            self.stats.updates += 1
-            media: list[MediaRef] = []
-            clips: list[_Clip] = []
-            if upd.kind is UpdateKind.OPEN:
-                self.stats.opened += 1
-                if frame is not None:
-                    media.extend(self._save_keyframes(upd, frame))
-                    self._start_clip(upd)
-            elif upd.kind is UpdateKind.CLOSE:
-                self.stats.closed += 1
-                clips = [c for c in self._clips if c.incident_id == upd.incident_id]
-            cam = self._cameras.get(upd.camera_id)
-            info = CameraInfo(
-                camera_id=upd.camera_id,
-                name=cam.display_name if cam else upd.camera_id,
-                location=cam.location if cam else None,
-            )
-            evidence = build_evidence(
-                upd,
-                camera=info,
-                site=self.config.site,
-                timezone=self.config.timezone,
-                keyframes=[m.path for m in media if m.kind.startswith("keyframe")],
-            )
-            report: Report | None = None
-            if upd.kind in (UpdateKind.OPEN, UpdateKind.CLOSE) and self.reports is not None:
-                report = self.reports.initial(evidence)
-            item = Pending(upd, report, media)
-            deliver = functools.partial(self._deliver, item, evidence)
-            writer = self.clip_writer
-            if clips:  # the clip first (on the clip thread), so that the close message has it
-                for extra in clips[1:]:
-                    self._encode_clip(extra, self._record_clip)
-                self._encode_clip(clips[0], deliver, late=self._record_clip)
-            elif (
-                upd.kind is UpdateKind.CLOSE
-                and writer is not None
-                and writer.pending_for(upd.incident_id)
-            ):  # its clip is still being encoded: the close goes after it
-                writer.submit(ClipJob(upd.incident_id, (), 0.0, deliver))
-            else:
-                deliver(None)
-
-    def _deliver(self, item: Pending, evidence: Evidence, clip: MediaRef | None) -> None:
-        """Accept an update (with its clip, if one was waited for) and tell the listeners."""
-        if clip is not None:
-            item.media.append(clip)
-        upd = item.update
-        self._accept(item)
-        if upd.kind is UpdateKind.CLOSE and self.reports is not None:
-            self.reports.submit(evidence)
-        for cb in self._on_update:
-            try:
-                cb(upd, item.report)
-            except Exception:
-                log.exception("incident update callback failed")
-
-    def _accept(self, item: Pending) -> None:
-        """Hand an update to the durable recorder (journal first, then the database)."""
-        assert self.recorder is not None
-        try:
-            self.recorder.submit_update(item)
-        except JournalError:
-            self._store_directly(item)
-
-    def _store_directly(self, item: Pending) -> None:
-        """The journal refused (disk full?): try the database at once, else count a loss."""
-        assert self.store is not None
-        upd = item.update
-        try:
-            self.store.record(upd, report=item.report)
-            for ref in item.media:
-                self.store.add_media(ref)
-        except Exception as exc:
-            self.stats.lost += 1
-            log.error(
-                "incident %s version %d LOST: neither the journal nor the database took it: %s",
-                upd.incident_id,
-                upd.version,
-                exc,
-            )
-            return
-        log.error(
-            "incident %s version %d stored directly; the journal cannot be written",
-            upd.incident_id,
-            upd.version,
-        )
-        self._stored(None)
+        if updates:
+            assert self.incidents is not None, "updates before the reports stage started"
+            self.incidents.handle(updates, frame)
 
     def _stored(self, _entry: Entry | None) -> None:
         """The database took an entry: the publisher has a new outbox row."""
         if self.publisher is not None:
             self.publisher.notify()
 
-    def _generated_report(self, report: Report) -> None:
-        """A report from the LLM backend (or its fallback) arrived on a worker thread."""
-        if self.recorder is None:
-            return
-        try:
-            self.recorder.submit_report(report)
-        except JournalError:
-            log.error(
-                "generated report of incident %s not kept (the template report stands)",
-                report.incident_id,
-            )
+    def _lost(self) -> None:
+        self.stats.lost += 1
 
     def _add_media(self, ref: MediaRef) -> None:
-        if self.recorder is None:
-            return
-        try:
-            self.recorder.submit_media(ref)
-        except JournalError as exc:
-            log.warning("media %s not recorded: %s", ref.path, exc)
-
-    # -- media -----------------------------------------------------------------------------
-
-    def _save_keyframes(self, upd: IncidentUpdate, frame: Frame) -> list[MediaRef]:
-        """The onset frame twice: clean, and annotated with what scored, where and when."""
-        if self.media is None:
-            return []
-        saved: list[MediaRef] = []
-        try:
-            saved.append(
-                self.media.save_keyframe(upd.incident_id, frame.image, frame.ts_s, "onset")
-            )
-            cam = self._cameras.get(upd.camera_id)
-            local = datetime.datetime.fromtimestamp(frame.ts_s, self.config.tz)
-            note = Annotation(
-                event_type=upd.event_type,
-                score=upd.score,
-                camera=cam.display_name if cam else upd.camera_id,
-                local_time=local.strftime("%Y-%m-%d %H:%M:%S %Z"),
-                region=upd.region,
-                zone=upd.zone,
-            )
-            saved.append(
-                self.media.save_keyframe(
-                    upd.incident_id, annotate(frame.image, note), frame.ts_s, "annotated"
-                )
-            )
-        except Exception as exc:
-            log.warning("incident %s: keyframe not saved: %s", upd.incident_id, exc)
-        return saved
-
-    def _start_clip(self, upd: IncidentUpdate) -> None:
-        buf = self._windows.get(upd.camera_id)
-        if buf is None or self.media is None:
-            return
-        media_cfg = self.config.storage.media
-        collector = ClipCollector(
-            buf.history(since_pts_s=upd.onset_pts_s - media_cfg.clip_before_s),
-            onset_pts_s=upd.onset_pts_s,
-            before_s=media_cfg.clip_before_s,
-            after_s=media_cfg.clip_after_s,
-        )
-        self._clips.append(_Clip(upd.incident_id, upd.camera_id, collector))
-
-    def _feed_clips(self, frame: Frame) -> None:
-        for clip in list(self._clips):
-            if clip.camera_id == frame.camera_id and clip.collector.add(frame):
-                self._encode_clip(clip, self._record_clip)
-
-    def _record_clip(self, ref: MediaRef | None) -> None:
-        """A clip written after its incident's update: journalled (stored) after it."""
-        if ref is not None:
-            self._add_media(ref)
-
-    def _encode_clip(
-        self,
-        clip: _Clip,
-        done: Callable[[MediaRef | None], None],
-        *,
-        late: Callable[[MediaRef], None] | None = None,
-        packets: PacketBuffer | None = None,
-    ) -> None:
-        """Hand a clip to the clip thread; ``done`` runs exactly once (``None``: no clip).
-
-        The camera's own packets make the clip when its buffer holds the span (full frame
-        rate); the sampled frames are the fallback.
-        """
-        if clip in self._clips:
-            self._clips.remove(clip)
-        frames = clip.collector.frames
-        if self.media is None or self.clip_writer is None or len(frames) < 2:
-            done(None)
-            return
-        cam = self._cameras.get(clip.camera_id)
-        fps = cam.fps if cam is not None else 2.0
-        if packets is None and self.supervisor is not None:
-            packets = self.supervisor.packet_buffer(clip.camera_id)
-        packet_clip = None
-        if packets is not None:
-            c = clip.collector
-            packet_clip = packets.clip(
-                c.onset_pts_s - c.before_s, min(frames[-1].pts_s + 1.0 / fps, c.done_at_pts_s)
-            )
-        self.clip_writer.submit(
-            ClipJob(
-                clip.incident_id,
-                frames,
-                fps,
-                done,
-                late or self._record_clip,
-                packets=packet_clip,
-            )
-        )
+        if self.intake is not None:
+            self.intake.accept_media(ref)
