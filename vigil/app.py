@@ -16,22 +16,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from detectors.types import IncidentUpdate
 from engines.factory import build_scorer
-from engines.types import Scorer, Scores
+from engines.types import Scorer
 from reports.service import ReportService
 from storage.clip_recorder import ClipRecorder
 from storage.clips import ClipWriter
-from storage.errors import MediaError
 from storage.intake import Intake
-from storage.journal import Entry, Journal, Pending, import_legacy_spool
 from storage.media import MediaStore, RetentionSweeper
-from storage.paths import path_problems
 from storage.publisher import OutboxPublisher
-from storage.recorder import DurableRecorder, interrupted_closes
+from storage.recorder import DurableRecorder
 from storage.records import MediaRef
+from storage.stage import StorageStage
 from storage.store import Store
 from streamer.clock import SYSTEM_CLOCK, Clock
 from streamer.prebuffer import PacketBuffer
@@ -39,11 +35,10 @@ from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
 from streamer.state import CameraStatus
 from streamer.supervisor import Supervisor
-from streamer.throttle import LogThrottle
-from streamer.types import Frame, Window
 from vigil.config import CameraConfig, VigilConfig
 from vigil.incidents import IncidentHandler, Listeners, UpdateCallback
 from vigil.lanes import CameraLane, LaneState, RunStats
+from vigil.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +49,6 @@ TICK_S = 1.0
 #: Seconds of packets kept beyond a clip's span: the GOP before its start, and how far the
 #: inference loop may lag the readers when the clip is due.
 PACKET_BUFFER_MARGIN_S = 10.0
-#: Name of the spool file older Vigil versions wrote beside the media directory.
-LEGACY_SPOOL = "unsaved-updates.jsonl"
 
 
 class App:
@@ -90,30 +83,23 @@ class App:
         self._stop = threading.Event()
         self._started: list[str] = []
         self._listeners = Listeners()
-        self._lanes: dict[str, CameraLane] = {}
-        self._scorer_error_log = LogThrottle(10.0)
-        self._lock = threading.RLock()
         self._own_scorer = scorer is None
-        self._own_store = store is None
-        self.store: Store | None = store
-        self.recorder: DurableRecorder | None = None
-        self.intake: Intake | None = None
-        self.media: MediaStore | None = None
+        self.storage = StorageStage(
+            config.storage, store=store, on_stored=self._stored, on_lost=self._lost
+        )
         self.publisher: OutboxPublisher | None = None
         self.reports: ReportService | None = None
         self.scorer: Scorer | None = scorer
         self.queue: FrameQueue | None = None
         self.supervisor: Supervisor | None = None
-        self.sweeper: RetentionSweeper | None = None
-        self.clip_writer: ClipWriter | None = None
         self.clips = ClipRecorder(
             None,
             config.storage.media,
-            fps_of=self._fps_of,
+            fps_of=lambda cid: self.pipeline.fps_of(cid),
             packets_of=self._packets_of,
             on_late=self._add_media,
         )
-        self.incidents: IncidentHandler | None = None
+        self.pipeline = Pipeline(clips=self.clips, stats=self.stats, clock=clock)
 
     # -- start / stop ----------------------------------------------------------------------
 
@@ -142,50 +128,43 @@ class App:
         log.info(
             "vigil started: site %s, %d camera(s), profile %s",
             self.config.site,
-            len(self._lanes),
+            len(self.pipeline),
             self.config.model.profile,
         )
 
     def _open_storage(self) -> None:
-        problems = path_problems(self.config.storage)
-        if problems:  # retention sweeps media_dir: never start on a folder it could harm
-            raise MediaError("; ".join(str(p) for p in problems))
-        if self._own_store:
-            self.store = Store.open(self.config.storage)
-        assert self.store is not None
-        self._started.append("storage")
-        self.recorder = DurableRecorder(
-            self.store, Journal(self.config.storage.journal_path()), on_stored=self._stored
-        )
-        self.intake = Intake(
-            self.recorder, self.store, on_stored=lambda: self._stored(None), on_lost=self._lost
-        )
-        found = self.recorder.start()  # JournalError if the journal cannot be written
-        self._started.append("recorder")
-        legacy = Path(self.config.storage.media_dir).expanduser().resolve().parent / LEGACY_SPOOL
-        imported = import_legacy_spool(legacy, self.recorder.submit_update)
-        self._close_interrupted(found.entries + tuple(imported))
-        self.media = MediaStore(self.config.storage)
-        self.sweeper = RetentionSweeper(self.media, self.store)
-        self.sweeper.start()
-        self._started.append("retention")
-        self.clip_writer = ClipWriter(self.media)
-        self.clip_writer.start()
-        self.clips.writer = self.clip_writer
-        self._started.append("clips")
+        self.storage.open(self._started, now_s=self.clock.wall())
+        self.clips.writer = self.storage.clip_writer
 
-    def _close_interrupted(self, replayed: tuple[Entry, ...]) -> None:
-        """Close, before any camera starts, the incidents an earlier process left open."""
-        assert self.store is not None and self.intake is not None
-        for upd in interrupted_closes(self.store, replayed, now_s=self.clock.wall()):
-            log.warning(
-                "incident %s (%s on %s) was left open by an earlier run: closed as %s",
-                upd.incident_id,
-                upd.event_type,
-                upd.camera_id,
-                upd.close_reason,
-            )
-            self.intake.accept(Pending(upd))
+    @property
+    def store(self) -> Store | None:
+        """The database, once open."""
+        return self.storage.store
+
+    @property
+    def recorder(self) -> DurableRecorder | None:
+        """The journal-backed recorder, once started."""
+        return self.storage.recorder
+
+    @property
+    def intake(self) -> Intake | None:
+        """Where accepted updates, reports and media enter storage."""
+        return self.storage.intake
+
+    @property
+    def media(self) -> MediaStore | None:
+        """The media store (keyframes, clips)."""
+        return self.storage.media
+
+    @property
+    def sweeper(self) -> RetentionSweeper | None:
+        """The retention sweeper."""
+        return self.storage.sweeper
+
+    @property
+    def clip_writer(self) -> ClipWriter | None:
+        """The clip thread."""
+        return self.storage.clip_writer
 
     def _start_publisher(self) -> None:
         assert self.store is not None
@@ -197,7 +176,7 @@ class App:
         assert self.intake is not None
         self.reports = ReportService(self.config.reports, on_report=self.intake.accept_report)
         self._started.append("reports")
-        self.incidents = IncidentHandler(
+        self.pipeline.incidents = IncidentHandler(
             site=self.config.site,
             timezone=self.config.timezone,
             tz=self.config.tz,
@@ -207,13 +186,14 @@ class App:
             reports=self.reports,
             listeners=self._listeners,
             stats=self.stats,
-            camera_of=self._camera_of,
-            history_of=self._history_of,
+            camera_of=self.pipeline.camera_of,
+            history_of=self.pipeline.history_of,
         )
 
     def _load_scorer(self) -> None:
         if self.scorer is None:
             self.scorer = build_scorer(self.config.model)
+        self.pipeline.scorer = self.scorer
         self._started.append("scorer")
 
     def _start_sources(self) -> None:
@@ -241,8 +221,8 @@ class App:
     def add_camera(self, cam: CameraConfig) -> None:
         """Start watching a camera (others are not touched)."""
         assert self.store is not None and self.supervisor is not None
-        with self._lock:
-            if cam.id in self._lanes:
+        with self.pipeline.lock:
+            if cam.id in self.pipeline:
                 raise ValueError(f"camera {cam.id!r} is already watched")
             self.store.upsert_camera(
                 camera_id=cam.id,
@@ -262,11 +242,13 @@ class App:
                     start_wall_s=cam.start_wall_s(self.config.tz),
                 )
             )
-            self._lanes[cam.id] = CameraLane.create(
-                cam,
-                rules,
-                window_s=self.config.model.window_s,
-                keep_before_s=self.config.storage.media.clip_before_s,
+            self.pipeline.add(
+                CameraLane.create(
+                    cam,
+                    rules,
+                    window_s=self.config.model.window_s,
+                    keep_before_s=self.config.storage.media.clip_before_s,
+                )
             )
         log.info("camera %s added (%s, %.1f fps)", cam.id, cam.masked_url, cam.fps)
 
@@ -288,21 +270,11 @@ class App:
         assert self.supervisor is not None
         packets = self.supervisor.packet_buffer(camera_id)  # its clips still need it
         self.supervisor.remove(camera_id)
-        with self._lock:
-            lane = self._lanes.pop(camera_id, None)
-            if lane is not None:
-                last = lane.last_frame
-                ts = last.ts_s if last is not None else self.clock.wall()
-                self._handle(lane.detector.finish(ts, "camera_removed"))
-            self.clips.finish_camera(camera_id, packets)
-            if self.scorer is not None:
-                self.scorer.reset(camera_id)
+        self.pipeline.remove(camera_id, packets)
 
     def lanes(self) -> list[LaneState]:
         """Every watched camera with its health, newest frame and open incidents."""
-        statuses = self.camera_statuses()
-        with self._lock:
-            return [lane.state(statuses.get(cid)) for cid, lane in self._lanes.items()]
+        return self.pipeline.states(self.camera_statuses())
 
     def camera_statuses(self) -> dict[str, CameraStatus]:
         """Health of every watched camera (state, reason, last error; passwords masked)."""
@@ -310,27 +282,10 @@ class App:
 
     def stream_positions(self) -> dict[str, float]:
         """Stream time (pts) of the newest frame processed, per camera."""
-        with self._lock:
-            return {
-                cid: lane.last_frame.pts_s
-                for cid, lane in self._lanes.items()
-                if lane.last_frame is not None
-            }
-
-    def _camera_of(self, camera_id: str) -> CameraConfig | None:
-        lane = self._lanes.get(camera_id)
-        return lane.camera if lane is not None else None
-
-    def _fps_of(self, camera_id: str) -> float | None:
-        cam = self._camera_of(camera_id)
-        return cam.fps if cam is not None else None
+        return self.pipeline.stream_positions()
 
     def _packets_of(self, camera_id: str) -> PacketBuffer | None:
         return self.supervisor.packet_buffer(camera_id) if self.supervisor is not None else None
-
-    def _history_of(self, camera_id: str, since_pts_s: float) -> list[Frame] | None:
-        lane = self._lanes.get(camera_id)
-        return lane.window.history(since_pts_s=since_pts_s) if lane is not None else None
 
     # -- stop ------------------------------------------------------------------------------
 
@@ -384,7 +339,7 @@ class App:
         elif step == "recorder" and self.recorder is not None:
             self.recorder.stop(timeout_s=left(3.0))
             self.stats.lost += self.recorder.stats.lost
-        elif step == "storage" and self.store is not None and self._own_store:
+        elif step == "storage" and self.store is not None and self.storage.owns_store:
             self.store.close()
 
     def _stop_sources(self, timeout_s: float) -> None:
@@ -410,26 +365,17 @@ class App:
         while not self._stop.is_set():
             frames = self.queue.get_batch(self.max_batch, timeout_s=0.2)
             if frames:
-                self._process(frames)
+                self.pipeline.process(frames)
                 if progress is not None:
                     progress(self.stats)
             if self.pace and self.clock.monotonic() - last_tick >= TICK_S:
                 last_tick = self.clock.monotonic()
-                with self._lock:
-                    self._tick_live()
+                self.pipeline.tick()
             if not frames and self.supervisor.ended():
                 self._drain_queue()
                 self._finish_all("stream_ended")
                 break
         return self.stats
-
-    def _tick_live(self) -> None:
-        """Advance each camera's detector on that camera's own clock while it sends nothing."""
-        now = self.clock.monotonic()
-        for lane in list(self._lanes.values()):
-            cam_now = lane.clock_s(now)
-            if cam_now is not None:
-                self._handle(lane.detector.tick(cam_now))
 
     def _drain_queue(self) -> None:
         if self.queue is None:
@@ -438,75 +384,14 @@ class App:
             frames = self.queue.get_batch(self.max_batch, timeout_s=0.0)
             if not frames:
                 return
-            self._process(frames)
-
-    def _process(self, frames: list[Frame]) -> None:
-        with self._lock:
-            batch, windows = self._windowed(frames)
-            if batch:
-                scores = self._score(batch, windows)
-                if scores is not None:
-                    self._detect(batch, scores)
-
-    def _windowed(self, frames: list[Frame]) -> tuple[list[Frame], list[Window]]:
-        batch: list[Frame] = []
-        windows: list[Window] = []
-        for f in frames:
-            lane = self._lanes.get(f.camera_id)
-            if lane is None:
-                continue  # camera removed meanwhile
-            try:
-                window = lane.push(f, self.clock.monotonic())
-            except ValueError as exc:
-                self.stats.bad_frames += 1
-                log.warning("camera %s: frame skipped: %s", f.camera_id, exc)
-                continue
-            batch.append(f)
-            windows.append(window)
-        return batch, windows
-
-    def _score(self, batch: list[Frame], windows: list[Window]) -> list[Scores] | None:
-        assert self.scorer is not None
-        try:
-            scores = self.scorer.score_batch(batch, windows)
-        except Exception:
-            # a failing batch costs its frames, never the process
-            self.stats.scorer_errors += len(batch)
-            if self._scorer_error_log.ready():
-                log.exception(
-                    "scorer failed on a batch of %d frame(s) (%d so far); skipped",
-                    len(batch),
-                    self.stats.scorer_errors,
-                )
-            return None
-        self.stats.batches += 1
-        return scores
-
-    def _detect(self, batch: list[Frame], scores: list[Scores]) -> None:
-        for f, sc in zip(batch, scores, strict=True):
-            self.stats.frames += 1
-            self.stats.by_camera[f.camera_id] = self.stats.by_camera.get(f.camera_id, 0) + 1
-            self.clips.feed(f)
-            lane = self._lanes.get(f.camera_id)
-            if lane is not None:
-                self._handle(lane.detector.update(sc), frame=f)
+            self.pipeline.process(frames)
 
     def _finish_all(self, reason: str) -> None:
-        with self._lock:
-            for lane in list(self._lanes.values()):
-                last = lane.last_frame
-                ts = last.ts_s if last is not None else self.clock.wall()
-                self._handle(lane.detector.finish(ts, reason))
-            self.clips.finish_all()
+        self.pipeline.finish_all(reason)
 
-    # -- incidents -------------------------------------------------------------------------
+    # -- storage callbacks -----------------------------------------------------------------
 
-    def _handle(self, updates: list[IncidentUpdate], frame: Frame | None = None) -> None:
-        if updates:
-            assert self.incidents is not None, "updates before the reports stage started"
-            self.incidents.handle(updates, frame)
-
-    def _stored(self, _entry: Entry | None) -> None:
+    def _stored(self) -> None:
         """The database took an entry: the publisher has a new outbox row."""
         if self.publisher is not None:
             self.publisher.notify()

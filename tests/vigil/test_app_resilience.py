@@ -5,17 +5,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
 from detectors.types import IncidentUpdate, UpdateKind
-from engines.types import Scores
+from engines.factory import build_scorer
 from storage.journal import Journal
 from storage.store import Store
-from streamer.types import Frame, Window
+from tests.support.fakes import FlakyScorer
 from vigil.app import App
 from vigil.config import CameraConfig, VigilConfig, parse_config
 
@@ -145,19 +145,9 @@ def test_a_failing_scorer_batch_costs_frames_not_the_process(
     tmp_path: Path, scene_clip: Callable[..., Path]
 ) -> None:
     cfg = _config(tmp_path, scene_clip("demo", 0), busy_timeout_s=10)
-    app = App(cfg, pace=False)
+    scorer = FlakyScorer(build_scorer(cfg.model), fail_on=(5, 6, 7))
+    app = App(cfg, pace=False, scorer=scorer)
     app.start()
-    assert app.scorer is not None
-    real = app.scorer.score_batch
-    calls = {"n": 0}
-
-    def flaky(frames: Sequence[Frame], windows: Sequence[Window]) -> list[Scores]:
-        calls["n"] += 1
-        if calls["n"] in (5, 6, 7):
-            raise RuntimeError("backend lost its device")
-        return real(frames, windows)
-
-    app.scorer.score_batch = flaky  # type: ignore[method-assign]
     stats = app.run()
     app.stop()
     assert stats.scorer_errors > 0
