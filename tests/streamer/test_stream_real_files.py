@@ -20,6 +20,7 @@ from streamer.settings import ReconnectConfig, StreamerConfig
 from streamer.source import SourceSpec
 from streamer.state import CameraState
 from streamer.supervisor import Supervisor
+from tests.support.wait import wait_until
 
 Factory = Callable[..., tuple[Supervisor, FrameQueue]]
 
@@ -108,7 +109,11 @@ def test_a_bframe_rtsp_camera_recovers_after_a_server_restart(
     sup.add(SourceSpec("cam", server.url("/live"), 5))
     drain(sup, queue, until=lambda fr: len(fr) >= 5, timeout_s=30)
     server.kill()
-    time.sleep(1.5)
+    wait_until(
+        lambda: sup.statuses()["cam"].state is not CameraState.ONLINE,
+        timeout_s=30,
+        what="the camera to notice that the server went away",
+    )
     server.start()
     back = drain(sup, queue, until=lambda fr: len(fr) >= 15, timeout_s=40)
     assert sup.statuses()["cam"].state == CameraState.ONLINE

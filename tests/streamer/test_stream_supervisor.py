@@ -16,6 +16,7 @@ from streamer.settings import StreamerConfig
 from streamer.source import SourceSpec
 from streamer.state import TRANSITIONS, CameraState, InvalidTransition, StateMachine
 from streamer.supervisor import Supervisor
+from tests.support.wait import wait_until
 
 Factory = Callable[..., tuple[Supervisor, FrameQueue]]
 
@@ -118,7 +119,14 @@ def test_stop_joins_every_reader_thread(clip_gop25: Path) -> None:
     for i in range(3):
         sup.add(SourceSpec(f"c{i}", str(clip_gop25), 5))  # blocked on a full queue ("wait")
     sup.add(SourceSpec("net", "rtsp://127.0.0.1:1/x", 1))  # in reconnect backoff
-    time.sleep(0.5)
+    wait_until(
+        lambda: (
+            sup.statuses()["net"].state is CameraState.OFFLINE
+            and all(sup.statuses()[f"c{i}"].frames_sampled >= 1 for i in range(3))
+        ),
+        timeout_s=30,
+        what="the readers blocked on the full queue and the network camera in backoff",
+    )
     sup.stop(timeout_s=5)
     mine = {"streamer-c0", "streamer-c1", "streamer-c2", "streamer-net"}
     assert not [t for t in threading.enumerate() if t.name in mine]
