@@ -96,7 +96,9 @@ class RunStatus:
 
 
 @contextmanager
-def progress_bar(description: str, *, enabled: bool | None = None) -> Iterator[Callable]:
+def progress_bar(
+    description: str, *, enabled: bool | None = None
+) -> Iterator[Callable[[int, int], None]]:
     """Yields ``update(done, total)``; a bar on stderr when it is a terminal, else nothing."""
     on = sys.stderr.isatty() if enabled is None else enabled
     if not on:

@@ -45,7 +45,7 @@ class _JsonFormatter(logging.Formatter):
 _configured = False
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stderr`` is at each record (a terminal status line or a test
     runner may replace it; a handler bound to the old, closed stream would fail)."""
 
@@ -64,7 +64,7 @@ class _StderrHandler(logging.StreamHandler):
 def build_handler(stream: TextIO | None, *, json_lines: bool = False) -> logging.Handler:
     """A handler writing masked lines (plain or JSON) to ``stream`` (None: the current
     ``sys.stderr``, looked up at each record)."""
-    handler: logging.StreamHandler = (
+    handler: logging.StreamHandler[TextIO] = (
         _StderrHandler() if stream is None else logging.StreamHandler(stream)
     )
     if json_lines:
