@@ -7,11 +7,15 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from vigil.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from streamer.probe import ProbeResult
+    from streamer.settings import StreamerConfig
 
 app = typer.Typer(help="Cameras: test a URL before saving it.", no_args_is_help=True)
 
@@ -68,8 +72,30 @@ def probe_cmd(
     snapshot JPEG's path, or a clear error (authentication failed, not found, timeout,
     unsupported codec)."""
     from streamer.probe import probe
-    from streamer.settings import StreamerConfig
     from streamer.source import SourceError
+
+    settings = _settings(config, timeout)
+    if transport is not None and transport not in ("tcp", "udp"):
+        typer.echo(f"error: --transport must be tcp or udp, got {transport!r}", err=True)
+        raise typer.Exit(2)
+    temp: Path | None = None
+    if snapshot is None:
+        fd, name = tempfile.mkstemp(prefix="vigil-probe-", suffix=".jpg")
+        os.close(fd)
+        snapshot = temp = Path(name)
+    try:
+        result = probe(url, config=settings, transport=transport, snapshot_path=snapshot)
+    except (SourceError, OSError) as exc:
+        raise _fail(exc, temp, as_json=as_json) from None
+    if as_json:
+        typer.echo(json.dumps({"ok": True, **asdict(result)}))
+        return
+    _print_result(result)
+
+
+def _settings(config: Path | None, timeout: float | None) -> StreamerConfig:
+    """The streamer settings of ``config`` (defaults without), with ``--timeout`` applied."""
+    from streamer.settings import StreamerConfig
 
     settings = StreamerConfig()
     if config is not None:
@@ -90,32 +116,29 @@ def probe_cmd(
                 "stall_s": min(settings.stall_s, timeout / 2),
             }
         )
-    if transport is not None and transport not in ("tcp", "udp"):
-        typer.echo(f"error: --transport must be tcp or udp, got {transport!r}", err=True)
-        raise typer.Exit(2)
-    temp: Path | None = None
-    if snapshot is None:
-        fd, name = tempfile.mkstemp(prefix="vigil-probe-", suffix=".jpg")
-        os.close(fd)
-        snapshot = temp = Path(name)
-    try:
-        result = probe(url, config=settings, transport=transport, snapshot_path=snapshot)
-    except (SourceError, OSError) as exc:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
-        if not isinstance(exc, SourceError):  # the snapshot could not be written
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-        what = _WHAT.get(exc.kind, "error")
-        if as_json:
-            typer.echo(json.dumps({"ok": False, "error": exc.kind, "message": exc.message}))
-        else:
-            text = exc.message if exc.message.startswith(what) else f"{what}: {exc.message}"
-            typer.echo(f"error: {text}", err=True)
-        raise typer.Exit(EXIT_CODES.get(exc.kind, 1)) from None
+    return settings
+
+
+def _fail(exc: Exception, temp: Path | None, *, as_json: bool) -> typer.Exit:
+    """Say why the probe failed (JSON or a line on stderr); the exit to raise."""
+    from streamer.source import SourceError
+
+    if temp is not None:
+        temp.unlink(missing_ok=True)
+    if not isinstance(exc, SourceError):  # the snapshot could not be written
+        typer.echo(f"error: {exc}", err=True)
+        return typer.Exit(1)
+    what = _WHAT.get(exc.kind, "error")
     if as_json:
-        typer.echo(json.dumps({"ok": True, **asdict(result)}))
-        return
+        typer.echo(json.dumps({"ok": False, "error": exc.kind, "message": exc.message}))
+    else:
+        text = exc.message if exc.message.startswith(what) else f"{what}: {exc.message}"
+        typer.echo(f"error: {text}", err=True)
+    return typer.Exit(EXIT_CODES.get(exc.kind, 1))
+
+
+def _print_result(result: ProbeResult) -> None:
+    """The probe's findings, one ``key: value`` line each."""
     fps = f"{result.fps:.2f}" if result.fps else "unknown"
     if result.keyframe_interval_s is None:
         keyint = "unknown (fewer than two keyframes seen)"
