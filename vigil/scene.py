@@ -8,16 +8,18 @@ person-like figures that walk, stand and bend (some in red and orange clothing),
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import av
 import cv2
 import numpy as np
+
+from vigil.scene_truth import SceneTruth, TruthEvent, truth_path
+from vigil.scene_truth import load_truth as load_truth  # re-exported
 
 Scenario = Literal["demo", "walking"]
 SCENARIOS: tuple[str, ...] = ("demo", "walking")
@@ -33,32 +35,6 @@ _SHIRTS = [
     (30, 150, 230),  # orange-yellow
 ]
 _PANTS = [(60, 40, 20), (40, 40, 40), (90, 90, 110), (20, 20, 60)]
-
-
-@dataclass(frozen=True)
-class TruthEvent:
-    """One ground-truth event in a generated scene (seconds from the clip start)."""
-
-    event_type: str
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True)
-class SceneTruth:
-    """What a generated scene contains."""
-
-    scenario: str
-    seed: int
-    duration_s: float
-    fps: int
-    width: int
-    height: int
-    events: list[TruthEvent] = field(default_factory=list)
-
-    def to_json(self) -> str:
-        """The ground truth as JSON."""
-        return json.dumps(asdict(self), indent=2)
 
 
 @dataclass
@@ -119,12 +95,8 @@ def _rot(points: np.ndarray, angle: float, origin: tuple[float, float]) -> np.nd
     return np.stack([p[:, 0] * c - p[:, 1] * s, p[:, 0] * s + p[:, 1] * c], axis=1) + [ox, oy]
 
 
-def _draw_figure(img: np.ndarray, fig: _Figure, t: float, w: int) -> None:
-    """Draw one figure at time t (feet at (x, y); y grows downwards)."""
-    if not (fig.start_s <= t <= fig.end_s):
-        return
-    hgt = fig.height
-    # walking position, with an optional stop
+def _walk(fig: _Figure, t: float) -> tuple[float, bool]:
+    """Seconds of walking done by time t (stops and a fall hold it), and whether it walks."""
     walk_t = t - fig.start_s
     if fig.stop_at_s is not None and t > fig.stop_at_s:
         walk_t -= min(fig.stop_for_s, t - fig.stop_at_s)
@@ -135,12 +107,11 @@ def _draw_figure(img: np.ndarray, fig: _Figure, t: float, w: int) -> None:
         walking = False
     if fig.fall_at_s is not None and t > fig.fall_at_s:
         walking = False
-    x = fig.x + fig.speed_px_s * walk_t
-    y = fig.y
-    phase = walk_t * 2 * math.pi * 1.8
-    swing = 0.35 * math.sin(phase) if walking and fig.speed_px_s != 0 else 0.0
+    return walk_t, walking
 
-    # body angle for a fall (rotation about the feet), torso bend (about the hips)
+
+def _posture(fig: _Figure, t: float) -> tuple[float, float, float]:
+    """Body angle of a fall (about the feet), torso bend (about the hips) and squat at t."""
     body_angle = 0.0
     if fig.fall_at_s is not None and t > fig.fall_at_s:
         k = min(1.0, (t - fig.fall_at_s) / 0.7)
@@ -155,22 +126,24 @@ def _draw_figure(img: np.ndarray, fig: _Figure, t: float, w: int) -> None:
     if fig.sit_at_s is not None and fig.sit_at_s <= t <= fig.sit_at_s + 6.0:
         u = (t - fig.sit_at_s) / 6.0
         squat = 0.35 * min(1.0, math.sin(math.pi * u) * 1.6)
+    return body_angle, bend, squat
 
-    feet = (x, y)
-    hip_h = 0.48 * hgt * (1 - squat)
-    hip = np.array([[x, y - hip_h]])
-    shoulder = np.array([[x, y - hip_h - 0.32 * hgt]])
-    head = np.array([[x, y - hip_h - 0.32 * hgt - 0.11 * hgt]])
-    shoulder = _rot(shoulder, fig.fall_dir * bend, (x, y - hip_h))
-    head = _rot(head, fig.fall_dir * bend, (x, y - hip_h))
-    leg_l = np.array([[x + 0.5 * hip_h * math.sin(swing), y]])
-    leg_r = np.array([[x - 0.5 * hip_h * math.sin(swing), y]])
-    if squat > 0:
-        leg_l = np.array([[x + 0.25 * hgt * squat * 2, y]])
-        leg_r = np.array([[x + 0.18 * hgt * squat * 2, y]])
-    pts = np.concatenate([hip, shoulder, head, leg_l, leg_r])
+
+def _draw_figure(img: np.ndarray, fig: _Figure, t: float, w: int) -> None:
+    """Draw one figure at time t (feet at (x, y); y grows downwards)."""
+    if not (fig.start_s <= t <= fig.end_s):
+        return
+    hgt = fig.height
+    # walking position, with an optional stop
+    walk_t, walking = _walk(fig, t)
+    x = fig.x + fig.speed_px_s * walk_t
+    y = fig.y
+    phase = walk_t * 2 * math.pi * 1.8
+    swing = 0.35 * math.sin(phase) if walking and fig.speed_px_s != 0 else 0.0
+    body_angle, bend, squat = _posture(fig, t)
+    pts = _joints(fig, x, y, swing, bend, squat)
     if body_angle:
-        pts = _rot(pts, body_angle, feet)
+        pts = _rot(pts, body_angle, (x, y))
     hip_p, sh_p, head_p, ll_p, lr_p = (tuple(int(v) for v in p) for p in pts)
     thick_leg = max(3, int(0.09 * hgt))
     thick_body = max(5, int(0.2 * hgt))
@@ -188,6 +161,25 @@ def _draw_figure(img: np.ndarray, fig: _Figure, t: float, w: int) -> None:
         img, sh_p, tuple(int(v) for v in arm_end), fig.shirt, max(3, int(0.06 * hgt)), cv2.LINE_AA
     )
     cv2.circle(img, head_p, max(4, int(0.085 * hgt)), fig.skin, -1, cv2.LINE_AA)
+
+
+def _joints(
+    fig: _Figure, x: float, y: float, swing: float, bend: float, squat: float
+) -> np.ndarray:
+    """Hip, shoulder, head and the two feet, upright (before any fall's rotation)."""
+    hgt = fig.height
+    hip_h = 0.48 * hgt * (1 - squat)
+    hip = np.array([[x, y - hip_h]])
+    shoulder = np.array([[x, y - hip_h - 0.32 * hgt]])
+    head = np.array([[x, y - hip_h - 0.32 * hgt - 0.11 * hgt]])
+    shoulder = _rot(shoulder, fig.fall_dir * bend, (x, y - hip_h))
+    head = _rot(head, fig.fall_dir * bend, (x, y - hip_h))
+    leg_l = np.array([[x + 0.5 * hip_h * math.sin(swing), y]])
+    leg_r = np.array([[x - 0.5 * hip_h * math.sin(swing), y]])
+    if squat > 0:
+        leg_l = np.array([[x + 0.25 * hgt * squat * 2, y]])
+        leg_r = np.array([[x + 0.18 * hgt * squat * 2, y]])
+    return np.concatenate([hip, shoulder, head, leg_l, leg_r])
 
 
 def _draw_fire(
@@ -236,6 +228,12 @@ def _draw_fire(
 def _figures(
     rng: np.random.Generator, scenario: str, w: int, h: int, duration: float
 ) -> list[_Figure]:
+    """The scene's walkers (drawn from ``rng``), then its fixed actors."""
+    return _walkers(rng, w, h, duration) + _actors(scenario, w, h, duration)
+
+
+def _walkers(rng: np.random.Generator, w: int, h: int, duration: float) -> list[_Figure]:
+    """A steady flow of walkers crossing in both directions at various depths."""
     Colour = tuple[int, int, int]
 
     def colours() -> tuple[Colour, Colour, Colour]:
@@ -245,7 +243,6 @@ def _figures(
         return shirt, pants, skin
 
     figs: list[_Figure] = []
-    # a steady flow of walkers crossing in both directions at various depths
     t = 0.5
     while t < duration - 4:
         depth = float(rng.uniform(0.6, 0.95))
@@ -273,6 +270,12 @@ def _figures(
             )
         )
         t += float(rng.uniform(3.0, 6.0))
+    return figs
+
+
+def _actors(scenario: str, w: int, h: int, duration: float) -> list[_Figure]:
+    """The figures that bend, crouch, stand, and (in the demo) fall."""
+    figs: list[_Figure] = []
     # an orange-shirted worker who walks slowly, stands and bends to pick something up
     figs.append(
         _Figure(
@@ -322,22 +325,58 @@ def _figures(
         )
     )
     if scenario == "demo":
-        figs.append(
-            _Figure(
-                w * 0.05,
-                h * 0.92,
-                150,
-                55.0,
-                (160, 80, 30),
-                (40, 40, 40),
-                _SKIN[3],
-                14.0,
-                duration,
-                fall_at_s=20.0,
-                fall_dir=-1,
-            )
-        )
+        figs.append(_faller(w, h, duration))
     return figs
+
+
+def _faller(w: int, h: int, duration: float) -> _Figure:
+    """The demo's figure that walks in, falls at 20 s and lies still."""
+    return _Figure(
+        w * 0.05,
+        h * 0.92,
+        150,
+        55.0,
+        (160, 80, 30),
+        (40, 40, 40),
+        _SKIN[3],
+        14.0,
+        duration,
+        fall_at_s=20.0,
+        fall_dir=-1,
+    )
+
+
+def _checked_request(out: str | Path, scenario: str, duration_s: float) -> Path:
+    """``out`` as a path, once the scenario, its length and the output folder are fine."""
+    if scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    least = MIN_DURATION_S[scenario]
+    if duration_s < least:
+        raise ValueError(
+            f"the {scenario} scenario needs at least {least:g} s (its events are placed from "
+            f"20 s on), got {duration_s:g}"
+        )
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"folder {str(out.parent)!r} does not exist")
+    return out
+
+
+def _encode(container: Any, stream: Any, frame_u8: np.ndarray) -> None:
+    """Encode one BGR frame and mux its packets."""
+    frame = av.VideoFrame.from_ndarray(frame_u8, format="bgr24")
+    for packet in stream.encode(frame):
+        container.mux(packet)
+
+
+def _truth_events(scenario: str, duration_s: float, fire_start: float) -> list[TruthEvent]:
+    """The events the scenario stages."""
+    events: list[TruthEvent] = []
+    if scenario == "demo":
+        # the fall event starts when the figure is down (it tips over for 0.7 s from 20 s)
+        events.append(TruthEvent("fall", 20.7, duration_s))
+        events.append(TruthEvent("fire", round(fire_start, 2), duration_s))
+    return events
 
 
 def generate_scene(
@@ -355,27 +394,13 @@ def generate_scene(
 
     ``progress(done, total)`` is called with the frames written so far.
     """
-    if scenario not in SCENARIOS:
-        raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
-    least = MIN_DURATION_S[scenario]
-    if duration_s < least:
-        raise ValueError(
-            f"the {scenario} scenario needs at least {least:g} s (its events are placed from "
-            f"20 s on), got {duration_s:g}"
-        )
-    out = Path(out)
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"folder {str(out.parent)!r} does not exist")
+    out = _checked_request(out, scenario, duration_s)
     rng = np.random.default_rng(seed)
     bg = _background(rng, width, height)
     figs = _figures(rng, scenario, width, height, duration_s)
     fire_start = duration_s * 0.62
     fire_base = (int(width * 0.78), int(height * 0.97))
-    events: list[TruthEvent] = []
-    if scenario == "demo":
-        # the fall event starts when the figure is down (it tips over for 0.7 s from 20 s)
-        events.append(TruthEvent("fall", 20.7, duration_s))
-        events.append(TruthEvent("fire", round(fire_start, 2), duration_s))
+    events = _truth_events(scenario, duration_s, fire_start)
     light_switch_s = duration_s * 0.5
     noise_rng = np.random.default_rng(seed + 1)
     # a bank of sensor-noise fields, picked at random per frame (cheaper than drawing each)
@@ -404,10 +429,7 @@ def generate_scene(
                 _draw_fire(img, fire_rng, t, fire_start, fire_base)
             img *= gain
             img += noise_bank[int(noise_rng.integers(len(noise_bank)))]
-            frame_u8 = np.clip(img, 0, 255).astype(np.uint8)
-            frame = av.VideoFrame.from_ndarray(frame_u8, format="bgr24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
+            _encode(container, stream, np.clip(img, 0, 255).astype(np.uint8))
         for packet in stream.encode():
             container.mux(packet)
     finally:
@@ -419,16 +441,3 @@ def generate_scene(
 
 #: Shortest clip of each scenario: the demo's fall starts at 20 s and is detected ~4 s later.
 MIN_DURATION_S = {"demo": 30.0, "walking": 10.0}
-
-
-def truth_path(clip: str | Path) -> Path:
-    """Where the ground truth of a generated clip is written (``OUT.truth.json``)."""
-    p = Path(clip)
-    return p.with_name(p.stem + ".truth.json")
-
-
-def load_truth(clip: str | Path) -> SceneTruth:
-    """Read the ground truth written beside a generated clip."""
-    data = json.loads(truth_path(clip).read_text(encoding="utf-8"))
-    data["events"] = [TruthEvent(**e) for e in data["events"]]
-    return SceneTruth(**data)
