@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
-import math
 import threading
 import time
 from collections import Counter
@@ -21,6 +19,7 @@ from av.video.stream import VideoStream
 from streamer.backoff import Backoff
 from streamer.prebuffer import PacketBuffer
 from streamer.queue import Backpressure, FrameQueue
+from streamer.reader_session import FrameHandling, _creation_time, _frame_duration, _GopState
 from streamer.sampler import CameraClock, DecodePolicy, RateMeter
 from streamer.settings import StreamerConfig
 from streamer.source import (
@@ -33,7 +32,6 @@ from streamer.source import (
     parse_source,
 )
 from streamer.state import CameraState, CameraStatus, InvalidTransition, StateMachine
-from streamer.types import Frame
 
 log = logging.getLogger("streamer.reader")
 
@@ -43,7 +41,7 @@ S = CameraState
 _MAX_DEMUX_ERRORS = 50
 
 
-class CameraReader:
+class CameraReader(FrameHandling):
     """Reads one source in its own thread and hands sampled frames to a :class:`FrameQueue`.
 
     Live sources (RTSP, HTTP, devices) reconnect with exponential backoff and jitter forever;
@@ -94,11 +92,6 @@ class CameraReader:
         self._parsed: ParsedSource | None = None
 
     # -- control -----------------------------------------------------------------------------
-
-    @property
-    def camera_id(self) -> str:
-        """The camera this reader serves."""
-        return self.spec.camera_id
 
     def start(self) -> None:
         """Start the reader thread."""
@@ -270,8 +263,8 @@ class CameraReader:
 
     # -- one session -------------------------------------------------------------------------
 
-    def _session(self, container: InputContainer, kind: SourceKind) -> None:
-        stream: VideoStream = container.streams.video[0]
+    def _open_codec(self, stream: VideoStream) -> VideoCodecContext:
+        """The stream's decoder, with the configured threads (unsupported_codec if none)."""
         cc = stream.codec_context
         if cc is None:
             raise SourceError(
@@ -285,11 +278,12 @@ class CameraReader:
             cc.thread_type = "AUTO" if self.config.decode_threads != 1 else "SLICE"
         except (AttributeError, ValueError, RuntimeError):  # already open: keep defaults
             pass
-        tb: Fraction = stream.time_base or Fraction(1, 90000)
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        frame_dur = 1.0 / float(rate) if rate and 1 <= float(rate) <= 240 else 0.04
-        live = kind.live
-        strategy: Backpressure = self.config.backpressure if live else "wait"
+        return cc
+
+    def _begin(
+        self, container: InputContainer, stream: VideoStream, cc: VideoCodecContext, live: bool
+    ) -> None:
+        """Anchor a file's stream time and reset the per-session state."""
         if not live and self.clock.first_wall_s is None:
             anchor = self.spec.start_wall_s
             if anchor is None:
@@ -303,12 +297,19 @@ class CameraReader:
         self._input_rate.restart()
         self._tainted = False
         cc.skip_frame = "DEFAULT"
+
+    def _session(self, container: InputContainer, kind: SourceKind) -> None:
+        stream: VideoStream = container.streams.video[0]
+        cc = self._open_codec(stream)
+        tb: Fraction = stream.time_base or Fraction(1, 90000)
+        frame_dur = _frame_duration(stream)
+        live = kind.live
+        strategy: Backpressure = self.config.backpressure if live else "wait"
+        self._begin(container, stream, cc, live)
         last_raw: list[float | None] = [None]
         demux = container.demux(stream)
         errors = 0
-        zero_delay = 0  # consecutive packets whose frame came out of the decoder at once
-        skip_to_key = False  # nothing is due before the next keyframe: skip the GOP's tail
-        prev_pts: int | None = None
+        gop = _GopState()
         while not self._stop.is_set():
             try:
                 packet = next(demux)
@@ -333,36 +334,61 @@ class CameraReader:
                 self.packets.add(packet)
             self._input_rate.tick()
             pts = packet.pts
-            if pts is not None and prev_pts is not None and pts <= prev_pts:
-                zero_delay = 0  # reordered (B-frames) or odd timestamps: no GOP-tail skipping
-            prev_pts = pts
-            if packet.is_keyframe and pts is not None:
-                skip_to_key = False
-                before = self._policy.mode
-                mode = self._policy.on_keyframe(float(pts * tb), frame_dur)
-                if mode != before:
-                    cc.skip_frame = "NONKEY" if mode == "keyframes" else "DEFAULT"
-                    log.debug("camera %s: decoding %s", self.camera_id, mode)
-            elif self._policy.mode == "keyframes" or skip_to_key:
-                self._packets_skipped += 1  # not even handed to the decoder
+            if pts is not None and gop.prev_pts is not None and pts <= gop.prev_pts:
+                gop.zero_delay = 0  # reordered (B-frames) or odd timestamps: no GOP-tail skips
+            gop.prev_pts = pts
+            if self._skip(packet.is_keyframe, pts, gop, tb, frame_dur, cc):
                 continue
-            elif zero_delay >= 3 and pts is not None and self._gop_tail(pts * tb, frame_dur):
-                skip_to_key = True
-                self._packets_skipped += 1
+            frames = self._decode(cc, packet, kind, gop)
+            if frames is None:
                 continue
-            try:
-                frames = cc.decode(packet)
-            except av.error.DecoderNotFoundError as exc:
-                raise classify_error(exc, self.spec.url, kind) from exc
-            except av.error.FFmpegError:  # corrupt packet: skip it, count it, go on
-                self._drops["decode_error"] += 1
-                self._tainted = self.config.skip_corrupt
-                zero_delay = 0
-                continue
-            self._packets_decoded += 1
-            zero_delay = zero_delay + 1 if len(frames) == 1 and frames[0].pts == pts else 0
             for frame in frames:
                 self._on_frame(frame, frame_dur, live, strategy, last_raw)
+
+    def _skip(
+        self,
+        is_keyframe: bool,
+        pts: int | None,
+        gop: _GopState,
+        tb: Fraction,
+        frame_dur: float,
+        cc: VideoCodecContext,
+    ) -> bool:
+        """Whether a packet is skipped, not decoded (keyframes-only mode, a GOP's tail);
+        a keyframe may switch the decode mode."""
+        if is_keyframe and pts is not None:
+            gop.skip_to_key = False
+            before = self._policy.mode
+            mode = self._policy.on_keyframe(float(pts * tb), frame_dur)
+            if mode != before:
+                cc.skip_frame = "NONKEY" if mode == "keyframes" else "DEFAULT"
+                log.debug("camera %s: decoding %s", self.camera_id, mode)
+        elif self._policy.mode == "keyframes" or gop.skip_to_key:
+            self._packets_skipped += 1  # not even handed to the decoder
+            return True
+        elif gop.zero_delay >= 3 and pts is not None and self._gop_tail(pts * tb, frame_dur):
+            gop.skip_to_key = True
+            self._packets_skipped += 1
+            return True
+        return False
+
+    def _decode(
+        self, cc: VideoCodecContext, packet: av.Packet, kind: SourceKind, gop: _GopState
+    ) -> list[VideoFrame] | None:
+        """The packet's frames (None: a corrupt packet, counted and skipped)."""
+        try:
+            frames = cc.decode(packet)
+        except av.error.DecoderNotFoundError as exc:
+            raise classify_error(exc, self.spec.url, kind) from exc
+        except av.error.FFmpegError:  # corrupt packet: skip it, count it, go on
+            self._drops["decode_error"] += 1
+            self._tainted = self.config.skip_corrupt
+            gop.zero_delay = 0
+            return None
+        self._packets_decoded += 1
+        pts = packet.pts
+        gop.zero_delay = gop.zero_delay + 1 if len(frames) == 1 and frames[0].pts == pts else 0
+        return frames
 
     def _gop_tail(self, raw: Fraction, frame_dur: float) -> bool:
         """True if no sample is due before the next (predicted) keyframe.
@@ -388,124 +414,6 @@ class CameraReader:
         elif now - self._resume_mono >= steady:
             self._resume_mono = None
             self.machine.to(S.ONLINE, "data resumed", only_from=S.STALLED)
-
-    def _flush(
-        self,
-        cc: VideoCodecContext,
-        frame_dur: float,
-        live: bool,
-        strategy: Backpressure,
-        last_raw: list[float | None],
-    ) -> None:
-        try:
-            frames = cc.decode(None)
-        except av.error.FFmpegError:
-            return
-        for frame in frames:
-            if self._stop.is_set():
-                return
-            if isinstance(frame, VideoFrame):
-                self._on_frame(frame, frame_dur, live, strategy, last_raw)
-
-    def _on_frame(
-        self,
-        frame: VideoFrame,
-        frame_dur: float,
-        live: bool,
-        strategy: Backpressure,
-        last_raw: list[float | None],
-    ) -> None:
-        if self._stop.is_set():  # stopped: no more samples, nor stream time or numbers used up
-            return
-        raw = frame.time
-        if raw is None and frame.pts is None and last_raw[0] is not None:
-            raw = last_raw[0] + frame_dur  # a stream without timestamps: one frame on
-        elif raw is None and frame.pts is None:
-            raw = 0.0
-        if raw is None or not math.isfinite(raw):
-            # a frame flushed out of the decoder without a usable time (B-frames at the end
-            # of a file or after a drop): it cannot be placed in stream time, so it is dropped
-            self._drops["no_time"] += 1
-            return
-        last_raw[0] = raw
-        pts = self.clock.map(raw, live=live, frame_dur_s=frame_dur)
-        if pts is None:
-            self._drops["out_of_order"] += 1
-            return
-        if self.packets is not None:
-            self.packets.note_time(raw, pts)
-        size = (frame.width, frame.height)
-        if self._resolution is None or self.machine.state is S.STARTING:
-            if self._resolution is not None and size != self._resolution:
-                self._note_resolution(size)
-            self._resolution = size
-            self.machine.to(
-                S.ONLINE,
-                f"first frame {size[0]}x{size[1]} {self._codec}",
-                only_from=S.STARTING,
-            )
-        elif size != self._resolution:
-            self._note_resolution(size)
-        if frame.is_corrupt:
-            self._tainted = self.config.skip_corrupt
-        elif frame.key_frame:
-            self._tainted = False
-        if not self.clock.sampler.offer(pts):
-            return
-        if self._tainted:  # damaged, or predicted from damaged frames: not worth a sample
-            self._drops["corrupt_frame"] += 1
-            return
-        image = frame.to_ndarray(format="bgr24")
-        ts = self.clock.wall(pts)
-        self._held = True  # waiting on our side (pacing, a full queue) is no source stall
-        try:
-            if self.pace and not live:
-                # paced from when this reader's first sample was handed over, whatever
-                # wall-clock time the file's frames are stamped with
-                if self._pace_origin is None:
-                    self._pace_origin = time.time() - pts
-                wait = self._pace_origin + pts - time.time()
-                if wait > 0 and self._stop.wait(wait):
-                    return
-            out = Frame(self.camera_id, self.clock.next_seq(), pts, ts, image)
-            handed = self.queue.put(out, strategy, self._stop)
-        finally:
-            self._held = False
-            self._last_packet_mono = time.monotonic()
-        if handed:
-            self._frames_sampled += 1
-            self._sample_rate.tick()
-            self._last_frame_wall = time.time()
-
-    def _note_resolution(self, size: tuple[int, int]) -> None:
-        old = self._resolution
-        self._resolution = size
-        self._resolution_changes += 1
-        log.info(
-            "camera %s: resolution changed %s -> %dx%d",
-            self.camera_id,
-            f"{old[0]}x{old[1]}" if old else "?",
-            size[0],
-            size[1],
-        )
-
-
-def _creation_time(container: InputContainer) -> float | None:
-    """The container's ``creation_time`` (ISO 8601, as cameras and phones write it), if any."""
-    tags = dict(container.metadata or {})
-    for stream in container.streams.video[:1]:
-        tags = {**dict(stream.metadata or {}), **tags}
-    raw = tags.get("creation_time")
-    if not raw:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    ts = when.timestamp()
-    return ts if 0 < ts < time.time() + 86400 else None
 
 
 def _as_eof() -> SourceError:
