@@ -373,7 +373,11 @@ class CameraReader(FrameHandling):
         return False
 
     def _decode(
-        self, cc: VideoCodecContext, packet: av.Packet, kind: SourceKind, gop: _GopState
+        self,
+        cc: VideoCodecContext,
+        packet: av.Packet[VideoStream],
+        kind: SourceKind,
+        gop: _GopState,
     ) -> list[VideoFrame] | None:
         """The packet's frames (None: a corrupt packet, counted and skipped)."""
         try:

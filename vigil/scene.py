@@ -18,8 +18,10 @@ import av
 import cv2
 import numpy as np
 
-from vigil.scene_truth import SceneTruth, TruthEvent, truth_path
-from vigil.scene_truth import load_truth as load_truth  # re-exported
+from vigil.scene_truth import SceneTruth as SceneTruth
+from vigil.scene_truth import TruthEvent as TruthEvent
+from vigil.scene_truth import load_truth as load_truth
+from vigil.scene_truth import truth_path as truth_path
 
 Scenario = Literal["demo", "walking"]
 SCENARIOS: tuple[str, ...] = ("demo", "walking")
