@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from engines.errors import BackendError
+
+if TYPE_CHECKING:
+    from engines.clip.model import LoadedClip
+    from engines.clip.temporal import TemporalEncoder
+    from engines.settings import ClipConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +113,19 @@ class Backend(abc.ABC):
         """Run zero inputs of these batch sizes once (first-call allocations, autotuning)."""
         for b in batch_sizes:
             self.run(self.spec.dummy_inputs(b))
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFactory:
+    """How a runtime backend plugin builds (not loads) the clip profile's graphs.
+
+    ``visual(cfg, model)`` returns the visual backend and a note for logs;
+    ``temporal(cfg, model, encoder)`` the temporal one (exporting its graph if needed).
+    ``needs_cuda``: the backend cannot run with ``device: cpu``. ``auto_note``: what the
+    ``auto`` choice says when it picks this backend.
+    """
+
+    visual: Callable[[ClipConfig, LoadedClip], tuple[Backend, str]]
+    temporal: Callable[[ClipConfig, LoadedClip, TemporalEncoder], Backend]
+    needs_cuda: bool = False
+    auto_note: str = ""

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engines.backends.base import Backend, GraphSpec
+from engines.backends.base import Backend, GraphSpec, RuntimeFactory, temporal_spec, visual_spec
 from engines.errors import ArtifactError, BackendError
+from engines.registry import Plugin
+
+if TYPE_CHECKING:
+    from engines.clip.model import LoadedClip
+    from engines.clip.temporal import TemporalEncoder
+    from engines.settings import ClipConfig
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +140,44 @@ class OrtBackend(Backend):
         """Drop the session."""
         self._session = None
         self.loaded = False
+
+
+def onnxruntime_unavailable_reason() -> str | None:
+    """Why the ONNX Runtime backend cannot run here, or None if onnxruntime and onnx are there."""
+    for pkg in ("onnxruntime", "onnx"):
+        if importlib.util.find_spec(pkg) is None:
+            return f"the {pkg} package is not installed"
+    return None
+
+
+def _clip_visual(cfg: ClipConfig, model: LoadedClip) -> tuple[Backend, str]:
+    from engines.clip.artifacts import prepare_visual
+
+    spec = visual_spec(model.preprocess.output_hw)
+    on_cuda = cfg.device != "cpu" and "CUDAExecutionProvider" in ort_providers()
+    want_int8 = cfg.precision == "int8" and not on_cuda
+    if cfg.precision == "int8" and on_cuda:
+        log.info("int8 dynamic quantization is a CPU optimisation; using fp32 on CUDA")
+    graphs = prepare_visual(cfg, model, int8=want_int8)
+    be = OrtBackend(
+        spec, graphs.chosen, device=cfg.device, threads=cfg.threads, precision=graphs.precision
+    )
+    return be, graphs.note
+
+
+def _clip_temporal(cfg: ClipConfig, model: LoadedClip, enc: TemporalEncoder) -> Backend:
+    from engines.clip.artifacts import prepare_temporal
+
+    spec = temporal_spec(enc.window_frames, enc.embed_dim)
+    path = prepare_temporal(cfg, model, enc)
+    return OrtBackend(spec, path, device=cfg.device, threads=cfg.threads)
+
+
+#: The ``onnxruntime`` runtime backend (``auto`` tries it after tensorrt).
+PLUGIN: Plugin[RuntimeFactory] = Plugin(
+    "onnxruntime",
+    RuntimeFactory(_clip_visual, _clip_temporal, auto_note="onnxruntime is installed"),
+    description="ONNX Runtime on the CPU (fp32 or int8) or its CUDA provider.",
+    check=onnxruntime_unavailable_reason,
+    auto_rank=1,
+)

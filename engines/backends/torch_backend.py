@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from engines.backends.base import Backend, GraphSpec
+from engines.backends.base import Backend, GraphSpec, RuntimeFactory, temporal_spec, visual_spec
 from engines.errors import BackendError
+from engines.registry import Plugin
+
+if TYPE_CHECKING:
+    from engines.clip.model import LoadedClip
+    from engines.clip.temporal import TemporalEncoder
+    from engines.settings import ClipConfig
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +71,32 @@ class TorchBackend(Backend):
         args = [torch.from_numpy(inputs[t.name]).to(self.device) for t in self.spec.inputs]
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
             out = self.module(*args)
-        return out.float().cpu().numpy()
+        return np.asarray(out.float().cpu().numpy())
 
     def close(self) -> None:
         """Drop the module reference (and cached CUDA memory)."""
         self.loaded = False
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
+
+
+def _clip_visual(cfg: ClipConfig, model: LoadedClip) -> tuple[Backend, str]:
+    if cfg.onnx_dir is not None:
+        log.info("backend torch runs the model itself; model.clip.onnx_dir is not used")
+    spec = visual_spec(model.preprocess.output_hw)
+    be = TorchBackend(spec, model.vision, device=cfg.device, fp16=cfg.fp16, threads=cfg.threads)
+    return be, "torch reference"
+
+
+def _clip_temporal(cfg: ClipConfig, model: LoadedClip, enc: TemporalEncoder) -> Backend:
+    spec = temporal_spec(enc.window_frames, enc.embed_dim)
+    return TorchBackend(spec, enc, device=cfg.device, fp16=cfg.fp16, threads=cfg.threads)
+
+
+#: The ``torch`` reference backend (``auto``'s last resort: it always runs).
+PLUGIN: Plugin[RuntimeFactory] = Plugin(
+    "torch",
+    RuntimeFactory(_clip_visual, _clip_temporal, auto_note="using the torch reference"),
+    description="The torch modules themselves (the reference); CUDA fp16 autocast if present.",
+    auto_rank=2,
+)

@@ -18,12 +18,19 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engines.backends.base import Backend, GraphSpec
+from engines.backends.base import Backend, GraphSpec, RuntimeFactory, temporal_spec, visual_spec
 from engines.errors import ArtifactError, BackendError
+from engines.registry import Plugin
+from engines.settings import ClipTensorRTConfig
+
+if TYPE_CHECKING:
+    from engines.clip.model import LoadedClip
+    from engines.clip.temporal import TemporalEncoder
+    from engines.settings import ClipConfig
 
 log = logging.getLogger(__name__)
 
@@ -328,3 +335,50 @@ class TensorRTBackend(Backend):
             self._runtime = None
             self._ctx = None  # the retained primary context is released with the object
             self.loaded = False
+
+
+def _engine(cfg: ClipConfig, model: LoadedClip, spec: GraphSpec, onnx_path: Path) -> Backend:
+    from engines.clip.artifacts import model_cache_dir
+
+    t = cfg.tensorrt
+    return TensorRTBackend(
+        spec,
+        onnx_path,
+        cache_dir=model_cache_dir(cfg, model) / "trt",
+        min_batch=t.min_batch,
+        opt_batch=t.opt_batch,
+        max_batch=t.max_batch,
+        fp16=cfg.fp16,
+        workspace_mb=t.workspace_mb,
+    )
+
+
+def _clip_visual(cfg: ClipConfig, model: LoadedClip) -> tuple[Backend, str]:
+    from engines.clip.artifacts import ensure_visual_fp32
+
+    onnx_path = ensure_visual_fp32(cfg, model)
+    be = _engine(cfg, model, visual_spec(model.preprocess.output_hw), onnx_path)
+    return be, f"engine from {onnx_path}"
+
+
+def _clip_temporal(cfg: ClipConfig, model: LoadedClip, enc: TemporalEncoder) -> Backend:
+    from engines.clip.artifacts import prepare_temporal
+
+    spec = temporal_spec(enc.window_frames, enc.embed_dim)
+    return _engine(cfg, model, spec, prepare_temporal(cfg, model, enc))
+
+
+#: The ``tensorrt`` runtime backend (``auto`` tries it first); configured by model.clip.tensorrt.
+PLUGIN: Plugin[RuntimeFactory] = Plugin(
+    "tensorrt",
+    RuntimeFactory(
+        _clip_visual,
+        _clip_temporal,
+        needs_cuda=True,
+        auto_note="tensorrt, pycuda and a CUDA GPU are present",
+    ),
+    config=ClipTensorRTConfig,
+    description="NVIDIA TensorRT engines (FP16) executed with pycuda; needs a CUDA GPU.",
+    check=tensorrt_unavailable_reason,
+    auto_rank=0,
+)
