@@ -16,7 +16,6 @@ found at start), and ``.lock`` (one process per journal).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import json
@@ -24,14 +23,23 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Literal
+from typing import IO, Any, BinaryIO
 
-from detectors.types import IncidentUpdate, ScorePoint, UpdateKind
-from reports.types import Report, Severity
+from reports.types import Report
 from storage.errors import StorageError
+from storage.journal_format import (
+    Entry,
+    EntryKind,
+    Pending,
+    entry_from_json,
+    entry_to_json,
+    pending_from_json,
+    pending_to_json,
+)
+from storage.legacy_spool import import_legacy_spool
 from storage.records import MediaRef
 
 log = logging.getLogger(__name__)
@@ -42,116 +50,9 @@ LOCK_NAME = ".lock"
 #: Compact the journal (drop stored entries) once it is this large and fully stored.
 COMPACT_BYTES = 1 << 20
 
-EntryKind = Literal["update", "report", "media"]
-
 
 class JournalError(StorageError):
     """The journal cannot be written: nothing new can be accepted durably."""
-
-
-@dataclass
-class Pending:
-    """An incident update with the report and media that go with it."""
-
-    update: IncidentUpdate
-    report: Report | None = None
-    media: list[MediaRef] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One accepted item: an update (with report and media), a later report, or a media file."""
-
-    seq: int
-    kind: EntryKind
-    pending: Pending | None = None
-    report: Report | None = None
-    media: MediaRef | None = None
-
-    @property
-    def incident_id(self) -> str:
-        """The incident this entry belongs to."""
-        if self.pending is not None:
-            return self.pending.update.incident_id
-        if self.report is not None:
-            return self.report.incident_id
-        assert self.media is not None
-        return self.media.incident_id
-
-    def describe(self) -> str:
-        """A short human description for log lines."""
-        if self.pending is not None:
-            u = self.pending.update
-            return f"incident {u.incident_id} version {u.version} ({u.kind.value})"
-        if self.report is not None:
-            return f"report of incident {self.report.incident_id}"
-        assert self.media is not None
-        return f"media {self.media.path} of incident {self.media.incident_id}"
-
-
-# --- JSON mapping -----------------------------------------------------------------------------
-
-
-def _report_json(report: Report | None) -> dict[str, Any] | None:
-    if report is None:
-        return None
-    data = dataclasses.asdict(report)
-    data["severity"] = report.severity.value
-    return data
-
-
-def _report_from(data: dict[str, Any] | None) -> Report | None:
-    if data is None:
-        return None
-    return Report(**{**data, "severity": Severity(data["severity"])})
-
-
-def pending_to_json(item: Pending) -> dict[str, Any]:
-    """A ``Pending`` as plain JSON data."""
-    upd = dataclasses.asdict(item.update)
-    upd["kind"] = item.update.kind.value
-    upd["cues"] = dict(item.update.cues)
-    return {
-        "update": upd,
-        "report": _report_json(item.report),
-        "media": [dataclasses.asdict(m) for m in item.media],
-    }
-
-
-def pending_from_json(data: dict[str, Any]) -> Pending:
-    """The inverse of ``pending_to_json`` (``KeyError``/``TypeError``/``ValueError`` if bad)."""
-    upd = dict(data["update"])
-    upd["kind"] = UpdateKind(upd["kind"])
-    upd["timeline"] = tuple(ScorePoint(**p) for p in upd.get("timeline", ()))
-    if upd.get("region") is not None:
-        upd["region"] = tuple(float(v) for v in upd["region"])
-    media = [MediaRef(**m) for m in data.get("media", ())]
-    return Pending(IncidentUpdate(**upd), _report_from(data.get("report")), media)
-
-
-def entry_to_json(entry: Entry) -> dict[str, Any]:
-    """An entry as one JSON object (one journal line)."""
-    out: dict[str, Any] = {"seq": entry.seq, "op": entry.kind}
-    if entry.pending is not None:
-        out.update(pending_to_json(entry.pending))
-    elif entry.report is not None:
-        out["report"] = _report_json(entry.report)
-    elif entry.media is not None:
-        out["media"] = dataclasses.asdict(entry.media)
-    return out
-
-
-def entry_from_json(data: dict[str, Any]) -> Entry:
-    """Parse one journal line's object (raises ``KeyError``/``TypeError``/``ValueError``)."""
-    seq = int(data["seq"])
-    op = data["op"]
-    if op == "update":
-        return Entry(seq, "update", pending=pending_from_json(data))
-    if op == "report":
-        return Entry(seq, "report", report=_report_from(data["report"]))
-    if op == "media":
-        return Entry(seq, "media", media=MediaRef(**data["media"]))
-    raise ValueError(f"unknown journal op {op!r}")
 
 
 # --- the journal ------------------------------------------------------------------------------
@@ -165,15 +66,6 @@ class ReplayResult:
     unreadable: int
     torn_tail: bool
     quarantine: Path | None
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class Journal:
@@ -471,31 +363,20 @@ class Journal:
             return self._next_seq - 1 - self._done
 
 
-def import_legacy_spool(spool: Path, accept: Callable[[Pending], Entry]) -> list[Entry]:
-    """Accept the updates of an older Vigil's ``unsaved-updates.jsonl`` into the journal.
-
-    Returns the entries; unreadable lines are kept in ``<spool>.unreadable`` and reported at
-    ERROR instead of being dropped. The spool file is removed once its updates are accepted.
-    """
-    if not spool.exists():
-        return []
-    left: list[str] = []
-    out: list[Entry] = []
-    for lineno, line in enumerate(spool.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            pending = pending_from_json(json.loads(line))
-        except (ValueError, TypeError, KeyError) as exc:
-            log.error("spool %s line %d unreadable: %s", spool, lineno, exc)
-            left.append(line)
-            continue
-        out.append(accept(pending))
-    if left:
-        keep = spool.with_name(spool.name + ".unreadable")
-        keep.write_text("\n".join(left) + "\n", encoding="utf-8")
-        log.error("%d unreadable spool line(s) kept in %s", len(left), keep)
-    spool.unlink()
-    _fsync_dir(spool.parent)
-    log.warning("accepted %d update(s) from the old spool %s into the journal", len(out), spool)
-    return out
+__all__ = [
+    "COMPACT_BYTES",
+    "JOURNAL_NAME",
+    "LOCK_NAME",
+    "REJECTED_NAME",
+    "Entry",
+    "EntryKind",
+    "Journal",
+    "JournalError",
+    "Pending",
+    "ReplayResult",
+    "entry_from_json",
+    "entry_to_json",
+    "import_legacy_spool",
+    "pending_from_json",
+    "pending_to_json",
+]
