@@ -35,7 +35,9 @@ class Annotation:
     zone: str | None = None
 
 
-def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour: tuple) -> None:
+def _text(
+    img: np.ndarray, text: str, org: tuple[int, int], scale: float, colour: tuple[int, int, int]
+) -> None:
     """Text with a dark outline, readable on any background.
 
     The outline is the same text shifted by a pixel each way (a thicker stroke would also
