@@ -29,10 +29,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from storage import messages
+from storage import kafka_io
 from storage.errors import StorageError
 from storage.extras import require
 from storage.records import OutboxMessage
@@ -44,32 +43,10 @@ from streamer.throttle import LogThrottle
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
-    from aiokafka.partitioner import DefaultPartitioner
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[str, dict[str, Any]], None]
-
-
-@cache
-def _unreachable() -> tuple[type[Exception], ...]:
-    """Errors that mean "cannot reach the broker now" (not "the broker refuses this")."""
-    from aiokafka.errors import (
-        KafkaConnectionError,
-        KafkaTimeoutError,
-        NodeNotReadyError,
-        RequestTimedOutError,
-    )
-
-    return (KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError)
-
-
-@cache
-def _partitioner() -> DefaultPartitioner:
-    """Kafka's Java-compatible key partitioner (murmur2 of the key)."""
-    from aiokafka.partitioner import DefaultPartitioner
-
-    return DefaultPartitioner()
 
 
 _WARN_EVERY_S = 60.0
@@ -113,6 +90,19 @@ _LOOKBACK = 256
 def _backoff(max_s: float) -> Backoff:
     """Exponential backoff from 0.2 s doubling up to ``max_s``, +/- 20 % jitter."""
     return Backoff(BackoffConfig(initial_s=min(0.2, max_s), max_s=max_s, factor=2.0, jitter=0.2))
+
+
+@dataclass
+class _Run:
+    """The state of one publisher loop."""
+
+    backoff: Backoff
+    producer: AIOKafkaProducer | None = None
+    next_connect: float = 0.0
+    last_prune: float = 0.0
+    feed: _LocalFeed = field(default_factory=_LocalFeed)
+    send_fail_log: LogThrottle = field(default_factory=lambda: LogThrottle(_WARN_EVERY_S))
+    crash_log: LogThrottle = field(default_factory=lambda: LogThrottle(_WARN_EVERY_S))
 
 
 class OutboxPublisher:
@@ -243,17 +233,40 @@ class OutboxPublisher:
             loop.close()
 
     async def _main(self) -> None:
+        """The publisher loop: connect, prune, feed subscribers, send, then wait or back off."""
         self._wake = asyncio.Event()
-        kafka = self.kafka
-        backoff = _backoff(kafka.retry_backoff_max_s if kafka else 5.0)
-        producer: AIOKafkaProducer | None = None
-        next_connect = 0.0
-        send_fail_log = LogThrottle(_WARN_EVERY_S)
-        last_prune = 0.0
-        # In Kafka mode, rows pending at start were already seen by the previous run's
-        # subscribers (or predate them); in-process-only mode delivers them now.
+        run = _Run(_backoff(self.kafka.retry_backoff_max_s if self.kafka else 5.0))
+        run.feed = self._start_feed()
+        self._started.set()  # rows committed from now on reach the in-process feed
+        try:
+            while not (self._stopping and time.monotonic() >= self._drain_deadline):
+                try:
+                    await self._connect_if_due(run)
+                    self._prune_if_due(run)
+                    self._deliver_local(run.feed, self.kafka is None)
+                    progressed = await self._send_pending(run)
+                except Exception as exc:
+                    self._report_round_error(run, exc)
+                    progressed = None
+                if progressed is None:  # failed: back off
+                    await self._sleep(run.backoff.next())
+                elif progressed:
+                    continue  # more may be waiting: no sleep
+                elif self._stopping and (self.kafka is None or self._safe_backlog() == 0):
+                    break
+                else:
+                    await self._idle(run)
+        finally:
+            if run.producer is not None:
+                await kafka_io.quiet_stop(run.producer)
+            self._bump(connected=False)
+
+    def _start_feed(self) -> _LocalFeed:
+        """The in-process feed's start: in Kafka mode, rows pending at start were already seen
+        by the previous run's subscribers (or predate them); in-process-only mode delivers
+        them now."""
         feed = _LocalFeed()
-        if kafka is not None:
+        if self.kafka is not None:
             with contextlib.suppress(StorageError):
                 feed.cursor = self.store.last_outbox_id()
                 feed.seen = {
@@ -262,78 +275,72 @@ class OutboxPublisher:
                         limit=_LOOKBACK, after_id=max(0, feed.cursor - _LOOKBACK)
                     )
                 }
-        self._started.set()  # rows committed from now on reach the in-process feed
-        crash_log = LogThrottle(_WARN_EVERY_S)
-        try:
-            while True:
-                if self._stopping and time.monotonic() >= self._drain_deadline:
-                    break
-                try:
-                    if kafka is not None and producer is None and time.monotonic() >= next_connect:
-                        producer = await self._connect(kafka)
-                        if producer is None:
-                            next_connect = time.monotonic() + backoff.next()
-                        else:
-                            backoff.reset()
-                    if time.monotonic() - last_prune > _PRUNE_EVERY_S:
-                        last_prune = time.monotonic()
-                        pruned = self.store.prune_outbox(
-                            keep_s=self.config.outbox_keep_days * 86400
-                        )
-                        if pruned:
-                            log.info("outbox: deleted %d sent rows", pruned)
-                    self._deliver_local(feed, kafka is None)
-                    progressed = False
-                    if kafka is not None and producer is not None:
-                        pending = self.store.pending_outbox(limit=self.config.outbox_batch)
-                        # Only rows the in-process feed has handed out go to Kafka (sending
-                        # marks them sent, out of the feed's sight). A row committed after
-                        # the feed's read waits for the next round; stopping at the first
-                        # one keeps each camera's rows in order.
-                        rows = list(itertools.takewhile(lambda r: feed.handed_out(r.id), pending))
-                        progressed = len(rows) < len(pending)  # the feed has more: go on
-                        if rows:
-                            ok, err = await self._send_round(producer, kafka, rows)
-                            progressed = progressed or ok > 0
-                            if err is None:
-                                backoff.reset()
-                            else:
-                                if send_fail_log.ready():
-                                    log.warning(
-                                        "Kafka at %s: send failed (%s); %d messages wait in "
-                                        "the outbox, retrying",
-                                        kafka.bootstrap_servers,
-                                        err,
-                                        self._safe_backlog(),
-                                    )
-                                await self._sleep(backoff.next())
-                                continue
-                except StorageError as exc:
-                    self._bump(last_error=str(exc))
-                    log.warning("outbox publisher: %s; retrying", exc)
-                    await self._sleep(backoff.next())
-                    continue
-                except Exception as exc:  # a bug or an odd failure must not end publishing
-                    self._bump(last_error=f"{type(exc).__name__}: {exc}")
-                    if crash_log.ready():
-                        log.exception("outbox publisher: unexpected error; retrying")
-                    else:
-                        log.warning("outbox publisher: unexpected error (%r); retrying", exc)
-                    await self._sleep(backoff.next())
-                    continue
-                if progressed:
-                    continue  # more may be waiting: no sleep
-                if self._stopping and (kafka is None or self._safe_backlog() == 0):
-                    break
-                if kafka is not None and producer is None:
-                    await self._sleep(max(0.0, next_connect - time.monotonic()))
-                else:
-                    await self._sleep(self.config.outbox_poll_s)
-        finally:
-            if producer is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(producer.stop(), timeout=5)
-            self._bump(connected=False)
+        return feed
+
+    async def _connect_if_due(self, run: _Run) -> None:
+        """Start a producer when Kafka is configured, none runs, and the backoff has passed."""
+        kafka = self.kafka
+        if kafka is None or run.producer is not None or time.monotonic() < run.next_connect:
+            return
+        run.producer = await self._connect(kafka)
+        if run.producer is None:
+            run.next_connect = time.monotonic() + run.backoff.next()
+        else:
+            run.backoff.reset()
+
+    def _prune_if_due(self, run: _Run) -> None:
+        """Delete old sent rows, at most once every ``_PRUNE_EVERY_S``."""
+        if time.monotonic() - run.last_prune > _PRUNE_EVERY_S:
+            run.last_prune = time.monotonic()
+            pruned = self.store.prune_outbox(keep_s=self.config.outbox_keep_days * 86400)
+            if pruned:
+                log.info("outbox: deleted %d sent rows", pruned)
+
+    async def _send_pending(self, run: _Run) -> bool | None:
+        """Send a round of pending rows to Kafka. True: progress (go on at once); False:
+        nothing to do; None: the send failed (back off)."""
+        kafka, producer = self.kafka, run.producer
+        if kafka is None or producer is None:
+            return False
+        pending = self.store.pending_outbox(limit=self.config.outbox_batch)
+        # Only rows the in-process feed has handed out go to Kafka (sending marks them sent,
+        # out of the feed's sight). A row committed after the feed's read waits for the next
+        # round; stopping at the first one keeps each camera's rows in order.
+        rows = list(itertools.takewhile(lambda r: run.feed.handed_out(r.id), pending))
+        progressed = len(rows) < len(pending)  # the feed has more: go on
+        if not rows:
+            return progressed
+        ok, err = await self._send_round(producer, kafka, rows)
+        if err is None:
+            run.backoff.reset()
+            return progressed or ok > 0
+        if run.send_fail_log.ready():
+            log.warning(
+                "Kafka at %s: send failed (%s); %d messages wait in the outbox, retrying",
+                kafka.bootstrap_servers,
+                err,
+                self._safe_backlog(),
+            )
+        return None
+
+    def _report_round_error(self, run: _Run, exc: Exception) -> None:
+        """Log a failed round (the database, or anything unexpected: publishing goes on)."""
+        if isinstance(exc, StorageError):
+            self._bump(last_error=str(exc))
+            log.warning("outbox publisher: %s; retrying", exc)
+            return
+        self._bump(last_error=f"{type(exc).__name__}: {exc}")
+        if run.crash_log.ready():
+            log.exception("outbox publisher: unexpected error; retrying", exc_info=exc)
+        else:
+            log.warning("outbox publisher: unexpected error (%r); retrying", exc)
+
+    async def _idle(self, run: _Run) -> None:
+        """Wait for a notify: until the next connect attempt, or ``outbox_poll_s``."""
+        if self.kafka is not None and run.producer is None:
+            await self._sleep(max(0.0, run.next_connect - time.monotonic()))
+        else:
+            await self._sleep(self.config.outbox_poll_s)
 
     async def _sleep(self, seconds: float) -> None:
         wake = self._wake
@@ -388,11 +395,13 @@ class OutboxPublisher:
         from aiokafka.errors import KafkaError
 
         while True:
-            producer = AIOKafkaProducer(**_producer_kwargs(kafka, idempotent=self._idempotent))
+            producer = AIOKafkaProducer(
+                **kafka_io.producer_kwargs(kafka, idempotent=self._idempotent)
+            )
             try:
                 await producer.start()
-            except _unreachable() as exc:
-                await _quiet_stop(producer)
+            except kafka_io.unreachable() as exc:
+                await kafka_io.quiet_stop(producer)
                 self._bump(connected=False, last_error=f"unreachable: {exc}", failed_attempts=1)
                 if self._unreachable_log.ready():
                     log.warning(
@@ -404,7 +413,7 @@ class OutboxPublisher:
                     )
                 return None
             except KafkaError as exc:
-                await _quiet_stop(producer)
+                await kafka_io.quiet_stop(producer)
                 if self._idempotent:
                     log.warning(
                         "Kafka at %s refused the idempotent producer (%s); falling back to "
@@ -419,7 +428,7 @@ class OutboxPublisher:
                 log.error("Kafka at %s: cannot start producer: %s", kafka.bootstrap_servers, exc)
                 return None
             except Exception as exc:  # OSError, ssl.SSLError, ...: retried with backoff
-                await _quiet_stop(producer)
+                await kafka_io.quiet_stop(producer)
                 self._bump(
                     connected=False, last_error=f"{type(exc).__name__}: {exc}", failed_attempts=1
                 )
@@ -427,7 +436,7 @@ class OutboxPublisher:
                 return None
             break
         if kafka.create_topics:
-            await self._ensure_topics(kafka)
+            await kafka_io.ensure_topics(kafka)
         self._bump(connected=True, idempotent=self._idempotent)
         log.info(
             "Kafka at %s connected (acks=all, idempotent=%s); %d messages pending",
@@ -436,29 +445,6 @@ class OutboxPublisher:
             max(0, self._safe_backlog()),
         )
         return producer
-
-    async def _ensure_topics(self, kafka: KafkaConfig) -> None:
-        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-        from aiokafka.errors import TopicAlreadyExistsError
-
-        admin = AIOKafkaAdminClient(**_client_kwargs(kafka))
-        try:
-            await admin.start()
-            existing = set(await admin.list_topics())
-            wanted = [messages.topic_name(kafka.topic_prefix, t) for t in messages.TOPICS]
-            missing = [t for t in wanted if t not in existing]
-            if missing:
-                await admin.create_topics(
-                    [NewTopic(t, kafka.partitions, kafka.replication_factor) for t in missing]
-                )
-                log.info("Kafka: created topics %s", ", ".join(missing))
-        except TopicAlreadyExistsError:
-            pass
-        except Exception as exc:  # KafkaError, OSError, ...
-            log.warning("Kafka: could not create topics (%r); relying on auto-creation", exc)
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
 
     async def _send_round(
         self,
@@ -473,53 +459,10 @@ class OutboxPublisher:
         as a whole, and the next round starts only when this one is settled, so a camera's
         messages can never overtake each other; rows that do not fit wait for the next round.
         """
-        from aiokafka.errors import KafkaError
-
-        groups: dict[tuple[str, str], list[OutboxMessage]] = {}
-        for r in rows:
-            groups.setdefault((r.topic, r.key), []).append(r)
-        sends: list[tuple[list[OutboxMessage], asyncio.Future[Any]]] = []
-        failed: list[OutboxMessage] = []
-        error: str | None = None
-        partitions: dict[str, list[int]] = {}
-        for (suffix, key), group in groups.items():
-            topic = messages.topic_name(kafka.topic_prefix, suffix)
-            try:
-                if topic not in partitions:
-                    partitions[topic] = sorted(await producer.partitions_for(topic))
-                parts = partitions[topic]
-                partition = _partitioner()(key.encode("utf-8"), parts, parts)
-                batch = producer.create_batch()
-                included: list[OutboxMessage] = []
-                for r in group:
-                    meta = batch.append(
-                        key=key.encode("utf-8"), value=r.payload.encode("utf-8"), timestamp=None
-                    )
-                    if meta is None:
-                        break  # full: the rest waits for the next round
-                    included.append(r)
-                batch.close()
-                fut = await producer.send_batch(batch, topic, partition=partition)
-                sends.append((included, fut))
-            except KafkaError as exc:
-                error = error or f"{type(exc).__name__}: {exc}"
-                failed.extend(group)
-                if isinstance(exc, _unreachable()):
-                    break  # the broker is down: do not wait on every group
+        sends, failed, error = await kafka_io.start_batches(producer, kafka, rows)
         if sends:
             await asyncio.wait([f for _, f in sends], timeout=kafka.request_timeout_s * 2 + 5)
-        ok_ids: list[int] = []
-        for included, fut in sends:
-            if not fut.done():
-                fut.cancel()
-                error = error or "send not acknowledged in time"
-                failed.extend(included)
-            elif fut.cancelled() or fut.exception() is not None:
-                problem = None if fut.cancelled() else fut.exception()
-                error = error or f"{type(problem).__name__}: {problem}"
-                failed.extend(included)
-            else:
-                ok_ids.extend(r.id for r in included)
+        ok_ids, failed, error = kafka_io.settle(sends, failed, error)
         self.store.mark_sent(ok_ids)
         if failed:
             self.store.mark_failed([r.id for r in failed], error or "send failed")
@@ -529,44 +472,3 @@ class OutboxPublisher:
 
 
 _COUNTERS = {"sent", "delivered_local", "failed_attempts", "subscriber_errors"}
-#: One batch per camera and topic per round; Kafka's default message.max.bytes is ~1 MB.
-_MAX_BATCH_BYTES = 900_000
-
-
-async def _quiet_stop(producer: AIOKafkaProducer) -> None:
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(producer.stop(), timeout=5)
-
-
-def _client_kwargs(kafka: KafkaConfig) -> dict[str, Any]:
-    kw: dict[str, Any] = {
-        "bootstrap_servers": kafka.bootstrap_servers,
-        "client_id": kafka.client_id,
-        "request_timeout_ms": int(kafka.request_timeout_s * 1000),
-        "retry_backoff_ms": 200,
-        "security_protocol": kafka.security_protocol,
-    }
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        from aiokafka.helpers import create_ssl_context
-
-        kw["ssl_context"] = create_ssl_context()
-    if kafka.security_protocol.startswith("SASL"):
-        kw.update(
-            sasl_mechanism=kafka.sasl_mechanism or "PLAIN",
-            sasl_plain_username=kafka.sasl_username,
-            sasl_plain_password=(
-                None if kafka.sasl_password is None else kafka.sasl_password.get_secret_value()
-            ),
-        )
-    return kw
-
-
-def _producer_kwargs(kafka: KafkaConfig, *, idempotent: bool) -> dict[str, Any]:
-    kw = _client_kwargs(kafka)
-    kw.update(
-        acks="all",
-        enable_idempotence=idempotent,
-        max_batch_size=_MAX_BATCH_BYTES,
-        max_request_size=max(_MAX_BATCH_BYTES, 1_048_576),
-    )
-    return kw
