@@ -12,7 +12,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
@@ -48,51 +48,13 @@ def make_engine(config: StorageConfig) -> Engine:
     PostgreSQL: a pre-pinged pool with a connect timeout. Raises ``StorageError`` naming the
     URL (password masked) when the URL is wrong or its driver is missing.
     """
-    raw = config.database_url
-    masked = mask_db_url(raw)
-    rest = raw.split("://", 1)[1] if "://" in raw and not raw.startswith("sqlite") else ""
-    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
-    if rest.count("@") > 1 or any(c in userinfo for c in "/#? "):
-        # SQLAlchemy would split such a password at the first '@' (or '/', '#', '?') and pass
-        # the rest on as a host name, into driver messages: refuse it with the fix instead.
-        raise StorageError(
-            f"storage.database_url {masked!r}: the password contains a character that must "
-            "be percent-encoded (@ as %40, / as %2F, # as %23, ? as %3F, space as %20)"
-        )
-    try:
-        url = make_url(raw)
-    except (ArgumentError, ValueError):
-        # never the parser's message: it quotes pieces of the URL, password included
-        raise StorageError(
-            f"storage.database_url {masked!r} is not a database URL "
-            "(expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)"
-        ) from None
+    masked = mask_db_url(config.database_url)
+    url = _parsed_url(config.database_url, masked)
     backend = url.get_backend_name()
-    kwargs: dict[str, Any] = {}
     if backend == "sqlite":
-        db = url.database or ""
-        memory = db in ("", ":memory:") or db.startswith("file::memory:")
-        if memory:
-            kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
-        else:
-            try:
-                Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageError(
-                    f"storage.database_url {masked!r}: cannot create folder for {db!r}: {exc}"
-                ) from exc
+        kwargs = _sqlite_kwargs(url, masked)
     elif backend == "postgresql":
-        if url.get_driver_name() not in ("psycopg", "psycopg2"):
-            raise StorageError(
-                f"storage.database_url {masked!r}: use the psycopg driver "
-                "(postgresql+psycopg://...)"
-            )
-        kwargs.update(
-            pool_pre_ping=True,
-            pool_size=config.pool_size,
-            pool_timeout=config.connect_timeout_s,
-            connect_args=postgres_connect_args(config, url_options=url.query.get("options")),
-        )
+        kwargs = _postgres_kwargs(url, masked, config)
     else:
         raise StorageError(
             f"storage.database_url {masked!r}: unsupported database {backend!r} "
@@ -107,6 +69,55 @@ def make_engine(config: StorageConfig) -> Engine:
     if backend == "sqlite":
         _sqlite_setup(engine, config)
     return engine
+
+
+def _parsed_url(raw: str, masked: str) -> URL:
+    """The URL, or a StorageError that never quotes the password."""
+    rest = raw.split("://", 1)[1] if "://" in raw and not raw.startswith("sqlite") else ""
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    if rest.count("@") > 1 or any(c in userinfo for c in "/#? "):
+        # SQLAlchemy would split such a password at the first '@' (or '/', '#', '?') and pass
+        # the rest on as a host name, into driver messages: refuse it with the fix instead.
+        raise StorageError(
+            f"storage.database_url {masked!r}: the password contains a character that must "
+            "be percent-encoded (@ as %40, / as %2F, # as %23, ? as %3F, space as %20)"
+        )
+    try:
+        return make_url(raw)
+    except (ArgumentError, ValueError):
+        # never the parser's message: it quotes pieces of the URL, password included
+        raise StorageError(
+            f"storage.database_url {masked!r} is not a database URL "
+            "(expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)"
+        ) from None
+
+
+def _sqlite_kwargs(url: URL, masked: str) -> dict[str, Any]:
+    """Engine options for SQLite; the database file's folder is created."""
+    db = url.database or ""
+    if db in ("", ":memory:") or db.startswith("file::memory:"):
+        return {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    try:
+        Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"storage.database_url {masked!r}: cannot create folder for {db!r}: {exc}"
+        ) from exc
+    return {}
+
+
+def _postgres_kwargs(url: URL, masked: str, config: StorageConfig) -> dict[str, Any]:
+    """Engine options for PostgreSQL: a pre-pinged pool with timeouts (psycopg only)."""
+    if url.get_driver_name() not in ("psycopg", "psycopg2"):
+        raise StorageError(
+            f"storage.database_url {masked!r}: use the psycopg driver (postgresql+psycopg://...)"
+        )
+    return {
+        "pool_pre_ping": True,
+        "pool_size": config.pool_size,
+        "pool_timeout": config.connect_timeout_s,
+        "connect_args": postgres_connect_args(config, url_options=url.query.get("options")),
+    }
 
 
 def postgres_connect_args(
