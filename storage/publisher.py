@@ -28,17 +28,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from storage import kafka_io
 from storage.errors import StorageError
 from storage.extras import require
+from storage.publisher_state import (
+    LOOKBACK,
+    PRUNE_EVERY_S,
+    WARN_EVERY_S,
+    LocalFeed,
+    PublisherStats,
+    RunState,
+    publisher_backoff,
+)
 from storage.records import OutboxMessage
 from storage.settings import BusConfig, KafkaConfig
 from storage.store import Store
-from streamer.backoff import Backoff
-from streamer.settings import BackoffConfig
 from streamer.throttle import LogThrottle
 
 if TYPE_CHECKING:
@@ -46,63 +53,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["OutboxPublisher", "PublisherStats", "Subscriber"]
+
 Subscriber = Callable[[str, dict[str, Any]], None]
-
-
-_WARN_EVERY_S = 60.0
-_PRUNE_EVERY_S = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class PublisherStats:
-    """Counters of the publisher (a snapshot)."""
-
-    sent: int = 0
-    delivered_local: int = 0
-    failed_attempts: int = 0
-    subscriber_errors: int = 0
-    connected: bool = False
-    idempotent: bool | None = None
-    last_error: str | None = None
-
-
-@dataclass
-class _LocalFeed:
-    """Where the in-process feed is: highest id seen, and ids delivered near it."""
-
-    cursor: int = 0
-    seen: set[int] = field(default_factory=set)
-
-    @property
-    def floor(self) -> int:
-        """Ids at or below this are behind the feed: delivered, or too late to deliver."""
-        return self.cursor - _LOOKBACK
-
-    def handed_out(self, row_id: int) -> bool:
-        """Whether the feed is done with row ``row_id`` (so Kafka may have it)."""
-        return row_id in self.seen or row_id <= self.floor
-
-
-#: How far behind its cursor the in-process feed looks for rows committed late.
-_LOOKBACK = 256
-
-
-def _backoff(max_s: float) -> Backoff:
-    """Exponential backoff from 0.2 s doubling up to ``max_s``, +/- 20 % jitter."""
-    return Backoff(BackoffConfig(initial_s=min(0.2, max_s), max_s=max_s, factor=2.0, jitter=0.2))
-
-
-@dataclass
-class _Run:
-    """The state of one publisher loop."""
-
-    backoff: Backoff
-    producer: AIOKafkaProducer | None = None
-    next_connect: float = 0.0
-    last_prune: float = 0.0
-    feed: _LocalFeed = field(default_factory=_LocalFeed)
-    send_fail_log: LogThrottle = field(default_factory=lambda: LogThrottle(_WARN_EVERY_S))
-    crash_log: LogThrottle = field(default_factory=lambda: LogThrottle(_WARN_EVERY_S))
 
 
 class OutboxPublisher:
@@ -129,7 +82,7 @@ class OutboxPublisher:
         self._stopping = False
         self._drain_deadline = 0.0
         self._idempotent = bool(self.kafka and self.kafka.enable_idempotence)
-        self._unreachable_log = LogThrottle(_WARN_EVERY_S)
+        self._unreachable_log = LogThrottle(WARN_EVERY_S)
 
     # --- public API -----------------------------------------------------------------------
 
@@ -235,7 +188,7 @@ class OutboxPublisher:
     async def _main(self) -> None:
         """The publisher loop: connect, prune, feed subscribers, send, then wait or back off."""
         self._wake = asyncio.Event()
-        run = _Run(_backoff(self.kafka.retry_backoff_max_s if self.kafka else 5.0))
+        run = RunState(publisher_backoff(self.kafka.retry_backoff_max_s if self.kafka else 5.0))
         run.feed = self._start_feed()
         self._started.set()  # rows committed from now on reach the in-process feed
         try:
@@ -261,23 +214,23 @@ class OutboxPublisher:
                 await kafka_io.quiet_stop(run.producer)
             self._bump(connected=False)
 
-    def _start_feed(self) -> _LocalFeed:
+    def _start_feed(self) -> LocalFeed:
         """The in-process feed's start: in Kafka mode, rows pending at start were already seen
         by the previous run's subscribers (or predate them); in-process-only mode delivers
         them now."""
-        feed = _LocalFeed()
+        feed = LocalFeed()
         if self.kafka is not None:
             with contextlib.suppress(StorageError):
                 feed.cursor = self.store.last_outbox_id()
                 feed.seen = {
                     m.id
                     for m in self.store.pending_outbox(
-                        limit=_LOOKBACK, after_id=max(0, feed.cursor - _LOOKBACK)
+                        limit=LOOKBACK, after_id=max(0, feed.cursor - LOOKBACK)
                     )
                 }
         return feed
 
-    async def _connect_if_due(self, run: _Run) -> None:
+    async def _connect_if_due(self, run: RunState) -> None:
         """Start a producer when Kafka is configured, none runs, and the backoff has passed."""
         kafka = self.kafka
         if kafka is None or run.producer is not None or time.monotonic() < run.next_connect:
@@ -288,15 +241,15 @@ class OutboxPublisher:
         else:
             run.backoff.reset()
 
-    def _prune_if_due(self, run: _Run) -> None:
-        """Delete old sent rows, at most once every ``_PRUNE_EVERY_S``."""
-        if time.monotonic() - run.last_prune > _PRUNE_EVERY_S:
+    def _prune_if_due(self, run: RunState) -> None:
+        """Delete old sent rows, at most once every ``PRUNE_EVERY_S``."""
+        if time.monotonic() - run.last_prune > PRUNE_EVERY_S:
             run.last_prune = time.monotonic()
             pruned = self.store.prune_outbox(keep_s=self.config.outbox_keep_days * 86400)
             if pruned:
                 log.info("outbox: deleted %d sent rows", pruned)
 
-    async def _send_pending(self, run: _Run) -> bool | None:
+    async def _send_pending(self, run: RunState) -> bool | None:
         """Send a round of pending rows to Kafka. True: progress (go on at once); False:
         nothing to do; None: the send failed (back off)."""
         kafka, producer = self.kafka, run.producer
@@ -323,7 +276,7 @@ class OutboxPublisher:
             )
         return None
 
-    def _report_round_error(self, run: _Run, exc: Exception) -> None:
+    def _report_round_error(self, run: RunState, exc: Exception) -> None:
         """Log a failed round (the database, or anything unexpected: publishing goes on)."""
         if isinstance(exc, StorageError):
             self._bump(last_error=str(exc))
@@ -335,7 +288,7 @@ class OutboxPublisher:
         else:
             log.warning("outbox publisher: unexpected error (%r); retrying", exc)
 
-    async def _idle(self, run: _Run) -> None:
+    async def _idle(self, run: RunState) -> None:
         """Wait for a notify: until the next connect attempt, or ``outbox_poll_s``."""
         if self.kafka is not None and run.producer is None:
             await self._sleep(max(0.0, run.next_connect - time.monotonic()))
@@ -351,14 +304,14 @@ class OutboxPublisher:
             await asyncio.wait_for(wake.wait(), timeout=seconds)
         wake.clear()
 
-    def _deliver_local(self, feed: _LocalFeed, mark_sent: bool) -> None:
+    def _deliver_local(self, feed: LocalFeed, mark_sent: bool) -> None:
         """Hand rows not yet seen to subscribers (and, without Kafka, mark them sent).
 
         Ids are allotted at insert but become visible at commit, so on PostgreSQL a lower id
         can appear after a higher one: without Kafka every unsent row is read (delivered
-        rows are marked sent and drop out); with Kafka the feed looks back ``_LOOKBACK`` ids
+        rows are marked sent and drop out); with Kafka the feed looks back ``LOOKBACK`` ids
         behind its cursor and skips what it already delivered. With Kafka, a row is sent only
-        once the feed handed it out (``_LocalFeed.handed_out``), so no row can be marked sent
+        once the feed handed it out (``LocalFeed.handed_out``), so no row can be marked sent
         before the feed read it.
         """
         after = 0 if mark_sent else max(0, feed.floor)
