@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
 
 #: Seconds between repeated warnings of one kind.
-#: Seconds between repeated warnings of one kind; between outbox prunes.
 WARN_EVERY_S = 60.0
+#: Seconds between prunes of sent outbox rows.
 PRUNE_EVERY_S = 3600.0
 
 
