@@ -1,0 +1,26 @@
+"""The weight-free ``cues`` scorer: OpenCV features per frame and temporal rules on them.
+
+Per frame (downscaled): motion energy (frame difference), foreground blobs from a background
+model (MOG2) with their box geometry, tracked across samples, and fire-coloured regions with a
+bright core. Temporal rules over those features score:
+
+* ``fall``: a tracked upright figure (box taller than wide) whose top drops by a large part of its
+  height within about a second and ends wider than tall, low on the ground; the score then stays
+  high while the figure lies there (confidence grows with stillness) and falls once the figure
+  gets up or leaves. Bending, crouching and sitting keep the box near square and do not qualify.
+* ``fire``: a stationary fire-coloured region (saturated red to yellow with a bright, pale core)
+  whose shape flickers from sample to sample. Red and orange clothing does not flicker in place,
+  and a walking person's colour moves with them; a static orange object does not flicker.
+
+Scores are in ``[0, 1]`` and meant for thresholds near 0.6.
+
+Modules: ``scorer`` (``CueScorer``, the per-frame features), ``state`` (per-camera state and
+small maths), ``tracking`` (foreground blobs and their tracks), ``fall`` and ``fire`` (the
+temporal rule of each cue family).
+"""
+
+from __future__ import annotations
+
+from engines.cues.scorer import CueScorer
+
+__all__ = ["CueScorer"]

@@ -1,0 +1,148 @@
+"""The ``fall`` cue: a tracked upright figure drops, then lies there until it gets up or leaves.
+
+A fall starts when a track's box turns from taller-than-wide to wider-than-tall, its top dropping
+by a large part of its height within about 1.6 s and its bottom staying near the ground. While
+the figure lies there the score stays high (growing with stillness); it decays once the figure's
+own track stands upright again or the place looks like the background again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from engines.cues.state import CameraState, Fallen, Track, norm_patch, smooth
+from engines.types import Box
+
+log = logging.getLogger(__name__)
+
+
+def fall_transition(tr: Track, pts_s: float) -> tuple[float, float, float] | None:
+    """(height drop ratio, drop seconds, aspect) if this track just fell, else None."""
+    if tr.missed or len(tr.history) < 2:
+        return None
+    now = tr.last
+    aspect = now.w / max(now.h, 1.0)
+    if aspect < 1.25:
+        return None
+    # the most recent upright sample within the last 2 s
+    for t, b in reversed(list(tr.history)[:-1]):
+        if pts_s - t > 2.0:
+            break
+        if b.h / max(b.w, 1.0) < 1.5:
+            continue
+        drop = (now.top - b.top) / b.h
+        height_ratio = now.h / b.h
+        ground = now.bottom >= b.bottom - 0.35 * b.h
+        if drop >= 0.4 and height_ratio <= 0.6 and ground:
+            return drop, pts_s - t, aspect
+        return None
+    return None
+
+
+def fall_score(
+    st: CameraState,
+    gray: np.ndarray,
+    motion: np.ndarray,
+    pts_s: float,
+    global_change: bool,
+    cues: dict[str, float],
+    regions: dict[str, Box],
+    w: int,
+    h: int,
+) -> float:
+    """Advance the camera's fall state by one sample and score it (adds cues and a region)."""
+    if st.fallen is None or st.fallen.ended_pts_s is not None:
+        _start_fall(st, gray, pts_s)
+    fl = st.fallen
+    if fl is None:
+        return 0.0
+    if fl.ended_pts_s is None:
+        _follow_fallen(st, fl, gray, motion, pts_s, global_change)
+    if fl.ended_pts_s is not None:
+        # decay over a couple of seconds, then forget
+        age = pts_s - fl.ended_pts_s
+        if age > 3.0:
+            st.fallen = None
+            return 0.0
+        return max(0.0, 0.5 - 0.2 * age)
+    return _lying_score(fl, pts_s, cues, regions, w, h)
+
+
+def _start_fall(st: CameraState, gray: np.ndarray, pts_s: float) -> None:
+    """Record the first track that just fell fast enough as the camera's fallen figure."""
+    for tr in st.tracks:
+        found = fall_transition(tr, pts_s)
+        if found is None:
+            continue
+        drop, drop_s, aspect = found
+        if drop_s > 1.6:
+            continue
+        b = tr.last
+        x0, y0 = int(b.x), int(b.y)
+        x1, y1 = int(b.x + b.w), int(b.y + b.h)
+        bgimg = st.bg.getBackgroundImage()
+        bg_gray = cv2.GaussianBlur(cv2.cvtColor(bgimg, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        st.fallen = Fallen(
+            track_id=tr.id,
+            box=(x0, y0, x1, y1),
+            since_pts_s=pts_s,
+            drop_ratio=drop,
+            drop_s=drop_s,
+            aspect=aspect,
+            ref=norm_patch(gray[y0:y1, x0:x1]),
+            bg=norm_patch(bg_gray[y0:y1, x0:x1]),
+            still_since_pts_s=pts_s,
+        )
+        break
+
+
+def _follow_fallen(
+    st: CameraState,
+    fl: Fallen,
+    gray: np.ndarray,
+    motion: np.ndarray,
+    pts_s: float,
+    global_change: bool,
+) -> None:
+    """Update stillness, and end the fall once the figure got up or left (two samples running)."""
+    x0, y0, x1, y1 = fl.box
+    patch = norm_patch(gray[y0:y1, x0:x1])
+    d_ref = float(np.abs(patch - fl.ref).mean())
+    d_bg = float(np.abs(patch - fl.bg).mean())
+    moving = float(motion[y0:y1, x0:x1].mean()) > 0.08 and not global_change
+    if moving:
+        fl.still_since_pts_s = pts_s
+    # the fallen figure's own track standing upright again, near where it lay
+    upright = any(
+        t.id == fl.track_id and t.missed == 0 and t.last.h / max(t.last.w, 1.0) >= 1.5
+        for t in st.tracks
+    )
+    # where it lay looks like the background again (passers-by look like neither)
+    vacated = d_ref > 6.0 and d_bg < 0.6 * d_ref
+    fl.leaving = fl.leaving + 1 if (vacated or (upright and d_bg < d_ref)) else 0
+    if fl.leaving >= 2:
+        fl.ended_pts_s = pts_s
+        log.debug("fall state ended (upright=%s vacated=%s)", upright, vacated)
+
+
+def _lying_score(
+    fl: Fallen, pts_s: float, cues: dict[str, float], regions: dict[str, Box], w: int, h: int
+) -> float:
+    """The score while the figure lies there: higher for a fast drop and growing with stillness."""
+    x0, y0, x1, y1 = fl.box
+    still_s = pts_s - fl.still_since_pts_s
+    speed = 1.0 if fl.drop_s <= 1.1 else 0.85
+    score = speed * (0.72 + 0.28 * smooth(still_s, 0.0, 5.0))
+    cues.update(
+        {
+            "fall_height_drop_ratio": round(fl.drop_ratio, 3),
+            "fall_drop_duration_s": round(fl.drop_s, 2),
+            "fall_still_s": round(still_s, 1),
+            "fall_aspect_ratio": round(fl.aspect, 2),
+        }
+    )
+    regions["fall"] = (x0 / w, y0 / h, x1 / w, y1 / h)
+    return min(1.0, score)

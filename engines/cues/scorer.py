@@ -1,0 +1,131 @@
+"""``CueScorer``: the per-frame features of the cue scorer (motion, foreground, blobs).
+
+The temporal rules are in ``engines.cues.fall`` and ``engines.cues.fire``; the per-camera state
+in ``engines.cues.state``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from engines.cues.fall import fall_score
+from engines.cues.fire import fire_score
+from engines.cues.state import Blob, CameraState
+from engines.cues.tracking import find_blobs, update_tracks
+from engines.settings import CUES_EVENTS, CuesConfig
+from engines.types import Box, Scores
+from streamer.types import Frame, Window
+
+log = logging.getLogger(__name__)
+
+_MOTION_DIFF = 18  # grey levels that count as a changed pixel
+_GLOBAL_CHANGE = 0.35  # foreground fraction that means a lighting change, not objects
+
+
+class CueScorer:
+    """Scores ``fall`` and ``fire`` from OpenCV cues; keeps per-camera state."""
+
+    name = "cues"
+
+    def __init__(self, config: CuesConfig | None = None) -> None:
+        self.config = config or CuesConfig()
+        self._cams: dict[str, CameraState] = {}
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        """Event types this scorer reports."""
+        return CUES_EVENTS
+
+    def reset(self, camera_id: str) -> None:
+        """Forget a camera's background model, tracks and fire history."""
+        self._cams.pop(camera_id, None)
+
+    def close(self) -> None:
+        """Drop all per-camera state."""
+        self._cams.clear()
+
+    def score_batch(self, frames: Sequence[Frame], windows: Sequence[Window]) -> list[Scores]:
+        """Score each frame in order (per camera state advances frame by frame)."""
+        if len(frames) != len(windows):
+            raise ValueError(f"score_batch got {len(frames)} frames but {len(windows)} windows")
+        return [self.score(f) for f in frames]
+
+    # -- per frame -------------------------------------------------------------------------
+
+    def _state(self, frame: Frame) -> CameraState:
+        st = self._cams.get(frame.camera_id)
+        size = (frame.width, frame.height)
+        if st is not None and st.size != size:
+            log.info(
+                "camera %s: resolution changed %sx%s -> %sx%s, cue state reset",
+                frame.camera_id,
+                st.size[0],
+                st.size[1],
+                size[0],
+                size[1],
+            )
+            st = None
+        if st is None:
+            scale = min(1.0, self.config.max_side_px / max(size))
+            bg = cv2.createBackgroundSubtractorMOG2(
+                history=500, varThreshold=20, detectShadows=True
+            )
+            st = CameraState(size=size, scale=scale, bg=bg)
+            self._cams[frame.camera_id] = st
+        return st
+
+    def score(self, frame: Frame) -> Scores:
+        """Advance the camera's state by one sampled frame and score it."""
+        st = self._state(frame)
+        img = frame.image
+        if st.scale < 1.0:
+            img = cv2.resize(img, None, fx=st.scale, fy=st.scale, interpolation=cv2.INTER_AREA)
+        gray = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        dt = frame.pts_s - st.prev_pts_s if st.prev_pts_s is not None else 0.0
+        h, w = gray.shape
+
+        motion = np.zeros_like(gray, dtype=bool)
+        if st.prev_gray is not None:
+            motion = cv2.absdiff(gray, st.prev_gray) > _MOTION_DIFF
+        motion_energy = float(motion.mean())
+
+        rate = 1.0 if st.frames == 0 else min(1.0, max(dt, 0.05) / self.config.background_history_s)
+        fg = st.bg.apply(img, learningRate=rate)
+        fg = (fg > 200).astype(np.uint8)
+        fg_frac = float(fg.mean())
+        global_change = st.frames > 0 and fg_frac > _GLOBAL_CHANGE
+        if global_change:
+            # lighting switched: relearn quickly, and read no objects from this frame
+            st.global_changes += 1
+            st.bg.apply(img, learningRate=0.5)
+            blobs: list[Blob] = []
+        else:
+            blobs = find_blobs(fg, w, h, self.config.min_blob_area)
+        update_tracks(st, blobs, frame.pts_s)
+
+        cues: dict[str, float] = {
+            "motion_energy": round(motion_energy, 4),
+            "foreground_ratio": round(fg_frac, 4),
+            "blob_count": float(len(blobs)),
+        }
+        regions: dict[str, Box] = {}
+        fall = fall_score(st, gray, motion, frame.pts_s, global_change, cues, regions, w, h)
+        fire = fire_score(st, img, fg, frame.pts_s, cues, regions, w, h)
+
+        st.prev_gray = gray
+        st.prev_pts_s = frame.pts_s
+        st.frames += 1
+        return Scores(
+            camera_id=frame.camera_id,
+            seq=frame.seq,
+            pts_s=frame.pts_s,
+            ts_s=frame.ts_s,
+            events={"fall": round(fall, 4), "fire": round(fire, 4)},
+            cues=cues,
+            regions=regions,
+            scorer=self.name,
+        )
