@@ -9,7 +9,7 @@ to the :class:`~reports.evidence.Evidence`:
 - **times**: ISO 8601 stamps, clock times (``14:03``, ``2:03 pm``, with ``UTC`` or an offset
   converted), dates, weekdays and parts of the day must fall within the incident (site time
   zone; to the second where seconds are given, else to the minute); ``yesterday`` and the like
-  never fit;
+  never fit (this check is in :mod:`reports.grounding_times`);
 - **numbers**: every number must match a quantity of the evidence as rendered with rounding
   (``60%`` or ``0.6`` for a ratio of 0.6, ``14 s`` or ``0.2 min`` for a duration; half a unit of
   the last written digit, or 0.5 %, as tolerance);
@@ -29,15 +29,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from datetime import time as dtime
 
 from engines.catalogue import CATALOGUE
 from reports.evidence import Evidence
+from reports.grounding_times import MASK, check_times, local_dates
 from reports.types import Severity
 
-_MASK = "⟦⟧"
 _QUOTES = "\"'“”‘’"
 
 
@@ -123,59 +120,6 @@ _WORD_NUMBER_UNIT = re.compile(
     rf"\b(?P<w>{_NUM_WORD_RE})\s+(?:seconds?|minutes?|hours?|percent|per cent|times)\b",
     re.IGNORECASE,
 )
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_TZ_SUFFIX = r"(?:\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2}))?"
-_ISO = re.compile(
-    r"\b(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[T ](?P<h>\d{1,2}):(?P<mi>\d{2})"
-    r"(?::(?P<s>\d{2})(?:\.\d+)?)?" + _TZ_SUFFIX,
-    re.IGNORECASE,
-)
-_DATE_ISO = re.compile(r"\b(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})\b")
-_DATE_DMY = re.compile(
-    rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<mon>{_MONTH_RE})\.?(?:,?\s+(?P<y>\d{{4}}))?\b",
-    re.IGNORECASE,
-)
-_DATE_MDY = re.compile(
-    rf"\b(?P<mon>{_MONTH_RE})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{{4}}))?\b",
-    re.IGNORECASE,
-)
-_DATE_SLASH = re.compile(r"\b(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4})\b")
-_CLOCK = re.compile(
-    r"\b(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?"
-    r"(?:\s*(?P<ampm>[ap]\.?m\.?)(?![a-z]))?" + _TZ_SUFFIX,
-    re.IGNORECASE,
-)
-_CLOCK_AMPM = re.compile(r"\b(?P<h>\d{1,2})\s*(?P<ampm>[ap]\.?m\.?)(?![a-z])", re.IGNORECASE)
-_RELATIVE_DAYS = re.compile(
-    r"\b(?:yesterday|tomorrow|last (?:night|week|month|year)|next (?:week|month|day)|"
-    r"(?:days?|weeks?|months?|years?) ago)\b",
-    re.IGNORECASE,
-)
-_PARTS_OF_DAY = {"morning": (5, 12), "afternoon": (12, 18), "evening": (17, 23), "night": (21, 30)}
-_PART_OF_DAY = re.compile(
-    r"\b(?:in the |this |at |during the )?(morning|afternoon|evening|night)\b", re.IGNORECASE
-)
 _IDENT = re.compile(r"(?<![\w⟦])(?:[A-Za-z]+[-_#]?\d+[A-Za-z\d]*)(?![\w])")
 _CAMERA_AFTER = re.compile(
     r"\bcam(?:era)?s?\b[ \t]*(?:(?:#|no\.|number|id)[ \t]*)?"
@@ -213,7 +157,7 @@ def check_grounding(
     text = _normalise(text)
     text = _mask_evidence_strings(text, evidence)
     lowered_for_event = text
-    text = _check_times(text, evidence, problems)
+    text = check_times(text, evidence, problems)
     _check_cameras_and_zones(text, evidence, problems)
     text = _check_counts(text, evidence, problems)
     _check_events(lowered_for_event, evidence, problems)
@@ -265,138 +209,7 @@ def _mask_evidence_strings(text: str, evidence: Evidence) -> str:
             names |= _variants(value)
     for name in sorted(names, key=len, reverse=True):
         pattern = rf"(?<![\w]){re.escape(name)}(?![\w])"
-        text = re.sub(pattern, _MASK, text, flags=re.IGNORECASE)
-    return text
-
-
-def _span(evidence: Evidence) -> tuple[float, float]:
-    end = evidence.closed_ts_s if evidence.closed_ts_s is not None else evidence.last_ts_s
-    return evidence.opened_ts_s, max(end, evidence.opened_ts_s)
-
-
-def _local_dates(evidence: Evidence) -> set[date]:
-    start, end = _span(evidence)
-    first = evidence.local_time(start).date()
-    last = evidence.local_time(end).date()
-    days = {first, last}
-    d = first
-    while d < last:
-        d += timedelta(days=1)
-        days.add(d)
-    return days
-
-
-def _tzinfo(tz: str | None, evidence: Evidence) -> tzinfo:
-    if tz is None:
-        return evidence.tz
-    tz = tz.upper()
-    if tz in ("Z", "UTC", "GMT"):
-        return UTC
-    sign = -1 if tz[0] == "-" else 1
-    digits = tz[1:].replace(":", "")
-    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
-
-
-def _instant_ok(when: datetime, evidence: Evidence, tol_s: float) -> bool:
-    start, end = _span(evidence)
-    ts = when.timestamp()
-    return start - tol_s <= ts <= end + tol_s
-
-
-def _check_times(text: str, evidence: Evidence, problems: list[str]) -> str:
-    def iso(m: re.Match[str]) -> str:
-        try:
-            when = datetime(
-                int(m["y"]),
-                int(m["mo"]),
-                int(m["d"]),
-                int(m["h"]),
-                int(m["mi"]),
-                int(m["s"] or 0),
-                tzinfo=_tzinfo(m["tz"], evidence),
-            )
-        except ValueError:
-            problems.append(f"time {m[0]!r} is not a valid time")
-            return _MASK
-        if not _instant_ok(when, evidence, 1.0 if m["s"] else 60.0):
-            problems.append(f"time {m[0].strip()!r} is not within the incident")
-        return _MASK
-
-    text = _ISO.sub(iso, text)
-    dates = _local_dates(evidence)
-
-    def check_date(raw: str, candidates: Iterable[tuple[int | None, int, int]]) -> str:
-        ok = False
-        for y, mo, d in candidates:
-            ok = ok or any(
-                day.month == mo and day.day == d and (y is None or day.year == y) for day in dates
-            )
-        if not ok:
-            problems.append(f"date {raw.strip()!r} is not the incident's date")
-        return _MASK
-
-    text = _DATE_ISO.sub(
-        lambda m: check_date(m[0], [(int(m["y"]), int(m["mo"]), int(m["d"]))]), text
-    )
-    text = _DATE_DMY.sub(
-        lambda m: check_date(
-            m[0], [(int(m["y"]) if m["y"] else None, _MONTHS[m["mon"].lower()], int(m["d"]))]
-        ),
-        text,
-    )
-    text = _DATE_MDY.sub(
-        lambda m: check_date(
-            m[0], [(int(m["y"]) if m["y"] else None, _MONTHS[m["mon"].lower()], int(m["d"]))]
-        ),
-        text,
-    )
-    text = _DATE_SLASH.sub(
-        lambda m: check_date(
-            m[0], [(int(m["y"]), int(m["b"]), int(m["a"])), (int(m["y"]), int(m["a"]), int(m["b"]))]
-        ),
-        text,
-    )
-
-    def clock(m: re.Match[str]) -> str:
-        hour, minute = int(m["h"]), int(m["mi"]) if "mi" in m.groupdict() and m["mi"] else 0
-        second = int(m["s"]) if m.groupdict().get("s") else None
-        ampm = (m["ampm"] or "").replace(".", "").lower()
-        if hour > 24 or minute > 59 or (second or 0) > 59:
-            problems.append(f"time {m[0].strip()!r} is not a valid time")
-            return _MASK
-        if ampm:
-            hours = [hour % 12 + (12 if ampm == "pm" else 0)]
-        elif hour <= 12:
-            hours = [hour, (hour + 12) % 24]
-        else:
-            hours = [hour % 24]
-        tz = _tzinfo(m.groupdict().get("tz"), evidence)
-        tol = 1.0 if second is not None else 60.0
-        for day in (
-            dates | {d - timedelta(days=1) for d in dates} | {d + timedelta(days=1) for d in dates}
-        ):
-            for h in hours:
-                when = datetime.combine(day, dtime(h, minute, second or 0), tzinfo=tz)
-                if _instant_ok(when, evidence, tol):
-                    return _MASK
-        problems.append(f"time {m[0].strip()!r} is not within the incident")
-        return _MASK
-
-    text = _CLOCK.sub(clock, text)
-    text = _CLOCK_AMPM.sub(clock, text)
-
-    weekdays = {_WEEKDAYS[d.weekday()] for d in dates}
-    for m in re.finditer(r"\b(" + "|".join(_WEEKDAYS) + r")s?\b", text, re.IGNORECASE):
-        if m[1].lower() not in weekdays:
-            problems.append(f"weekday {m[1]!r} is not the incident's day")
-    for m in _RELATIVE_DAYS.finditer(text):
-        problems.append(f"{m[0]!r} does not fit the incident's time")
-    start, end = _span(evidence)
-    hours = {evidence.local_time(t).hour for t in (start, end)}
-    for m in _PART_OF_DAY.finditer(text):
-        lo, hi = _PARTS_OF_DAY[m[1].lower()]
-        if not any(lo <= h < hi or lo <= h + 24 < hi for h in hours):
-            problems.append(f"{m[1]!r} does not fit the incident's local time")
+        text = re.sub(pattern, MASK, text, flags=re.IGNORECASE)
     return text
 
 
@@ -404,7 +217,7 @@ def _check_cameras_and_zones(text: str, evidence: Evidence, problems: list[str])
     for rx in (_CAMERA_AFTER, _CAMERA_BEFORE):
         for m in rx.finditer(text):
             name = m["name"].strip(_QUOTES + " ")
-            if name and name != _MASK:
+            if name and name != MASK:
                 problems.append(f"camera {name!r} is not the evidence's camera")
     for m in _IDENT.finditer(text):
         problems.append(f"identifier {m[0]!r} is not in the evidence")
@@ -442,7 +255,7 @@ def _check_counts(text: str, evidence: Evidence, problems: list[str]) -> str:
         if not ok:
             measured = ", ".join(str(a) for a in sorted(allowed)) or "none"
             problems.append(f"count {m[0]!r} is not in the evidence (counts measured: {measured})")
-        return _MASK
+        return MASK
 
     return _COUNT.sub(count, text)
 
@@ -452,7 +265,7 @@ def _words(text: str) -> set[str]:
 
 
 def _check_events(text: str, evidence: Evidence, problems: list[str]) -> None:
-    cleaned = _NOT_EVENT_CLAIMS.sub(_MASK, text)
+    cleaned = _NOT_EVENT_CLAIMS.sub(MASK, text)
     words = _words(cleaned) | {w.replace("-", "") for w in _words(cleaned)}
     own = evidence.event_type
     for event, lexicon in EVENT_LEXICON.items():
@@ -495,7 +308,7 @@ def evidence_quantities(evidence: Evidence) -> tuple[list[float], list[float]]:
     for d in durations:
         plain += [d, d / 60, d / 3600]
     plain += [float(evidence.version), float(len(evidence.keyframes))]
-    plain += [float(d.year) for d in _local_dates(evidence)]
+    plain += [float(d.year) for d in local_dates(evidence)]
     return plain, pct
 
 
