@@ -111,32 +111,12 @@ def export_bundle(cfg: ClipConfig, out_dir: str | Path, *, int8: bool = False) -
     vpath = export_visual(model, out / VISUAL_FILE)
     tpath = export_temporal(enc, out / TEMPORAL_FILE, model.fingerprint)
 
-    pixels = preprocess_bgr(check_images(16), model.preprocess, cfg.resize)
-    ref = model.encode_pixels(pixels)
-    vis = OrtBackend(
-        visual_spec(model.preprocess.output_hw), vpath, device="cpu", threads=cfg.threads
-    )
-    vis.load()
-    try:
-        got = vis.run({"pixel_values": pixels})
-    finally:
-        vis.close()
+    ref, got = _visual_parity(cfg, model, vpath)
     vdiff = float(np.abs(got - ref).max())
     top_match: bool | None = None
     if bank is not None:
         top_match = _same_top(bank, ref, got)
-
-    t_emb, t_mask = _check_windows(ref, enc.window_frames)
-    with torch.inference_mode():
-        t_ref = enc(torch.from_numpy(t_emb), torch.from_numpy(t_mask)).numpy()
-    tb = OrtBackend(temporal_spec(enc.window_frames, enc.embed_dim), tpath, device="cpu")
-    tb.load()
-    try:
-        t_got = tb.run({"embeddings": t_emb, "mask": t_mask})
-    finally:
-        tb.close()
-    tdiff = float(np.abs(t_got - t_ref).max())
-    t_match = bool((t_ref.argmax(-1) == t_got.argmax(-1)).all())
+    tdiff, t_match = _temporal_parity(enc, tpath, ref)
 
     report = ExportReport(
         visual_path=vpath,
@@ -155,6 +135,39 @@ def export_bundle(cfg: ClipConfig, out_dir: str | Path, *, int8: bool = False) -
             vpath, qpath, model, threads=cfg.threads
         )
     return report
+
+
+def _visual_parity(
+    cfg: ClipConfig, model: LoadedClip, vpath: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """(torch, ONNX Runtime fp32) embeddings of the check images."""
+    pixels = preprocess_bgr(check_images(16), model.preprocess, cfg.resize)
+    ref = model.encode_pixels(pixels)
+    vis = OrtBackend(
+        visual_spec(model.preprocess.output_hw), vpath, device="cpu", threads=cfg.threads
+    )
+    vis.load()
+    try:
+        got = vis.run({"pixel_values": pixels})
+    finally:
+        vis.close()
+    return ref, got
+
+
+def _temporal_parity(enc: TemporalEncoder, tpath: Path, embs: np.ndarray) -> tuple[float, bool]:
+    """(largest logit difference, same top event everywhere) of ONNX Runtime vs torch."""
+    t_emb, t_mask = _check_windows(embs, enc.window_frames)
+    with torch.inference_mode():
+        t_ref = enc(torch.from_numpy(t_emb), torch.from_numpy(t_mask)).numpy()
+    tb = OrtBackend(temporal_spec(enc.window_frames, enc.embed_dim), tpath, device="cpu")
+    tb.load()
+    try:
+        t_got = tb.run({"embeddings": t_emb, "mask": t_mask})
+    finally:
+        tb.close()
+    tdiff = float(np.abs(t_got - t_ref).max())
+    t_match = bool((t_ref.argmax(-1) == t_got.argmax(-1)).all())
+    return tdiff, t_match
 
 
 def _same_top(bank: PromptBank, a: np.ndarray, b: np.ndarray) -> bool:

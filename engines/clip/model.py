@@ -114,7 +114,9 @@ class LoadedClip:
     @torch.inference_mode()
     def encode_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """Reference (torch fp32, CPU) image embeddings of a preprocessed pixel batch."""
-        return self.vision(torch.from_numpy(np.ascontiguousarray(pixels))).cpu().numpy()
+        emb: torch.Tensor = self.vision(torch.from_numpy(np.ascontiguousarray(pixels)))
+        out: np.ndarray = emb.cpu().numpy()
+        return out
 
     def release_text(self) -> None:
         """Drop the text tower and tokenizer (after prompt embeddings are computed)."""
@@ -205,81 +207,20 @@ def load_clip(
     source, is_local = resolve_source(value)
     from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()  # no tqdm bars in service logs
+    # no tqdm bars in service logs (transformers leaves this function unannotated)
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call,unused-ignore]
     cfg = _read_config(source, is_local, local_files_only)
-    model_type = str(getattr(cfg, "model_type", ""))
-    if model_type not in SUPPORTED_MODEL_TYPES:
-        raise ModelLoadError(
-            f"{CONFIG_KEY}: {source} is a {model_type or 'unknown'!r} model; expected a "
-            f"CLIP or SigLIP model (model_type one of {', '.join(sorted(SUPPORTED_MODEL_TYPES))})"
-        )
-    family, has_text = SUPPORTED_MODEL_TYPES[model_type]
-    import transformers
-
-    cls_name = {
-        "clip": "CLIPModel",
-        "siglip": "SiglipModel",
-        "clip_vision_model": "CLIPVisionModelWithProjection",
-        "siglip_vision_model": "SiglipVisionModel",
-    }[model_type]
-    model_cls = getattr(transformers, cls_name)
-    try:
-        model, info = model_cls.from_pretrained(
-            source, local_files_only=local_files_only, output_loading_info=True
-        )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"{CONFIG_KEY}: cannot load the weights of {source}: {exc}") from exc
-    missing = list(info.get("missing_keys") or [])
-    if missing:
-        raise ModelLoadError(
-            f"{CONFIG_KEY}: {source} lacks {len(missing)} weight tensor(s) of a {cls_name} "
-            f"(e.g. {', '.join(sorted(missing)[:3])}); is it a complete {family} checkpoint?"
-        )
-    model = model.float().eval()
-
-    vcfg = cfg.vision_config if hasattr(cfg, "vision_config") else cfg
-    image_size = int(vcfg.image_size)
-    projection: nn.Module | None = getattr(model, "visual_projection", None)
-    vision_model = model.vision_model
-    if family == "siglip" and getattr(vision_model, "head", None) is None:
-        raise ModelLoadError(
-            f"{CONFIG_KEY}: {source} is a SigLIP model without a pooling head "
-            "(vision_use_head: false); its image embeddings are not defined"
-        )
-    tower = VisionTower(vision_model, projection).eval()
-    with torch.inference_mode():
-        probe = tower(torch.zeros(1, 3, image_size, image_size))
-    embed_dim = int(probe.shape[-1])
-
-    try:
-        spec = PreprocessSpec.from_processor_dict(
-            _processor_dict(source, local_files_only), family, image_size
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{CONFIG_KEY}: {source}: bad image-processor config: {exc}") from exc
-    if spec.output_hw != (image_size, image_size):
-        raise ModelLoadError(
-            f"{CONFIG_KEY}: {source}: the image processor produces {spec.output_hw[0]}x"
-            f"{spec.output_hw[1]} images but the vision tower expects {image_size}x{image_size}"
-        )
-
+    model_type, family, has_text = _model_type(cfg, source)
+    model = _load_weights(source, model_type, family, local_files_only)
+    tower, image_size, embed_dim = _vision_tower(model, cfg, family, source)
+    spec = _preprocess_spec(source, family, image_size, local_files_only)
     scale_param = getattr(model, "logit_scale", None)
     logit_scale = float(scale_param.exp().item()) if scale_param is not None else 100.0
-
-    tokenizer = None
+    tokenizer: Any = None
     text_max_len = 77
     full: nn.Module | None = None
     if has_text and with_text:
-        from transformers import AutoTokenizer
-
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
-        except (OSError, ValueError, TypeError) as exc:
-            raise ModelLoadError(
-                f"{CONFIG_KEY}: cannot load the tokenizer of {source} (zero-shot prompts need "
-                f"it): {exc}"
-            ) from exc
-        text_max_len = int(getattr(cfg.text_config, "max_position_embeddings", 77))
+        tokenizer, text_max_len = _text_side(cfg, source, local_files_only)
         full = model
     fingerprint = tensor_fingerprint(tower)
     log.info(
@@ -305,3 +246,97 @@ def load_clip(
         _tokenizer=tokenizer,
         _text_max_len=text_max_len,
     )
+
+
+#: model_type -> the transformers class that loads it
+_MODEL_CLASSES = {
+    "clip": "CLIPModel",
+    "siglip": "SiglipModel",
+    "clip_vision_model": "CLIPVisionModelWithProjection",
+    "siglip_vision_model": "SiglipVisionModel",
+}
+
+
+def _model_type(cfg: Any, source: str) -> tuple[str, str, bool]:
+    """(model_type, family, has a text tower) of a model config; raise for another family."""
+    model_type = str(getattr(cfg, "model_type", ""))
+    if model_type not in SUPPORTED_MODEL_TYPES:
+        raise ModelLoadError(
+            f"{CONFIG_KEY}: {source} is a {model_type or 'unknown'!r} model; expected a "
+            f"CLIP or SigLIP model (model_type one of {', '.join(sorted(SUPPORTED_MODEL_TYPES))})"
+        )
+    family, has_text = SUPPORTED_MODEL_TYPES[model_type]
+    return model_type, family, has_text
+
+
+def _load_weights(source: str, model_type: str, family: str, local_files_only: bool) -> nn.Module:
+    """The model in float32 eval mode; raise for unreadable or incomplete weights."""
+    import transformers
+
+    cls_name = _MODEL_CLASSES[model_type]
+    model_cls = getattr(transformers, cls_name)
+    try:
+        model, info = model_cls.from_pretrained(
+            source, local_files_only=local_files_only, output_loading_info=True
+        )
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{CONFIG_KEY}: cannot load the weights of {source}: {exc}") from exc
+    missing = list(info.get("missing_keys") or [])
+    if missing:
+        raise ModelLoadError(
+            f"{CONFIG_KEY}: {source} lacks {len(missing)} weight tensor(s) of a {cls_name} "
+            f"(e.g. {', '.join(sorted(missing)[:3])}); is it a complete {family} checkpoint?"
+        )
+    loaded: nn.Module = model.float().eval()
+    return loaded
+
+
+def _vision_tower(
+    model: nn.Module, cfg: Any, family: str, source: str
+) -> tuple[VisionTower, int, int]:
+    """(vision tower, image side, embedding size); the size is probed with a blank image."""
+    vcfg = cfg.vision_config if hasattr(cfg, "vision_config") else cfg
+    image_size = int(vcfg.image_size)
+    projection: nn.Module | None = getattr(model, "visual_projection", None)
+    vision_model = model.get_submodule("vision_model")
+    if family == "siglip" and getattr(vision_model, "head", None) is None:
+        raise ModelLoadError(
+            f"{CONFIG_KEY}: {source} is a SigLIP model without a pooling head "
+            "(vision_use_head: false); its image embeddings are not defined"
+        )
+    tower = VisionTower(vision_model, projection).eval()
+    with torch.inference_mode():
+        probe = tower(torch.zeros(1, 3, image_size, image_size))
+    return tower, image_size, int(probe.shape[-1])
+
+
+def _preprocess_spec(
+    source: str, family: str, image_size: int, local_files_only: bool
+) -> PreprocessSpec:
+    """The model's preprocessing; raise for a bad config or an output size the tower rejects."""
+    try:
+        spec = PreprocessSpec.from_processor_dict(
+            _processor_dict(source, local_files_only), family, image_size
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{CONFIG_KEY}: {source}: bad image-processor config: {exc}") from exc
+    if spec.output_hw != (image_size, image_size):
+        raise ModelLoadError(
+            f"{CONFIG_KEY}: {source}: the image processor produces {spec.output_hw[0]}x"
+            f"{spec.output_hw[1]} images but the vision tower expects {image_size}x{image_size}"
+        )
+    return spec
+
+
+def _text_side(cfg: Any, source: str, local_files_only: bool) -> tuple[Any, int]:
+    """(tokenizer, maximum prompt length in tokens) for zero-shot prompts."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local_files_only)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelLoadError(
+            f"{CONFIG_KEY}: cannot load the tokenizer of {source} (zero-shot prompts need "
+            f"it): {exc}"
+        ) from exc
+    return tokenizer, int(getattr(cfg.text_config, "max_position_embeddings", 77))

@@ -65,54 +65,15 @@ class PreprocessSpec:
         ``family`` is ``clip`` (shortest-edge resize + centre crop, OpenAI mean/std) or
         ``siglip`` (square resize, mean/std 0.5).
         """
-        if family == "siglip":
-            defaults: dict[str, Any] = {
-                "size": {"height": image_size, "width": image_size},
-                "do_center_crop": False,
-                "crop_size": None,
-                "resample": 3,
-                "image_mean": [0.5, 0.5, 0.5],
-                "image_std": [0.5, 0.5, 0.5],
-            }
-        else:
-            defaults = {
-                "size": {"shortest_edge": image_size},
-                "do_center_crop": True,
-                "crop_size": {"height": image_size, "width": image_size},
-                "resample": 3,
-                "image_mean": [0.48145466, 0.4578275, 0.40821073],
-                "image_std": [0.26862954, 0.26130258, 0.27577711],
-            }
+        defaults = _family_defaults(family, image_size)
 
         def get(key: str, default: Any) -> Any:
-            v = d.get(key)
-            return default if v is None else v
+            return _get(d, key, default)
 
-        size = get("size", defaults["size"])
-        shortest: int | None = None
-        resize_hw: tuple[int, int] | None = None
-        if isinstance(size, int):
-            # Legacy configs: an int is the shortest edge for CLIP, a square for SigLIP.
-            if family == "siglip":
-                resize_hw = (size, size)
-            else:
-                shortest = size
-        elif "shortest_edge" in size:
-            shortest = int(size["shortest_edge"])
-        elif "height" in size and "width" in size:
-            resize_hw = (int(size["height"]), int(size["width"]))
-        else:
-            raise ValueError(f"unsupported image processor size {size!r}")
+        shortest, resize_hw = _resize_geometry(get("size", defaults["size"]), family)
         crop_hw: tuple[int, int] | None = None
         if get("do_center_crop", defaults["do_center_crop"]):
-            crop = get("crop_size", defaults["crop_size"]) or {
-                "height": image_size,
-                "width": image_size,
-            }
-            if isinstance(crop, int):
-                crop_hw = (crop, crop)
-            else:
-                crop_hw = (int(crop["height"]), int(crop["width"]))
+            crop_hw = _crop_geometry(get("crop_size", defaults["crop_size"]), image_size)
         mean = tuple(float(x) for x in get("image_mean", defaults["image_mean"]))
         std = tuple(float(x) for x in get("image_std", defaults["image_std"]))
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
@@ -130,6 +91,55 @@ class PreprocessSpec:
             mean=(mean[0], mean[1], mean[2]),
             std=(std[0], std[1], std[2]),
         )
+
+
+def _get(d: Mapping[str, Any], key: str, default: Any) -> Any:
+    """``d[key]``, or ``default`` where the key is missing or null."""
+    v = d.get(key)
+    return default if v is None else v
+
+
+def _family_defaults(family: str, image_size: int) -> dict[str, Any]:
+    """The image-processor settings of a family, for keys its config leaves out."""
+    if family == "siglip":
+        return {
+            "size": {"height": image_size, "width": image_size},
+            "do_center_crop": False,
+            "crop_size": None,
+            "resample": 3,
+            "image_mean": [0.5, 0.5, 0.5],
+            "image_std": [0.5, 0.5, 0.5],
+        }
+    return {
+        "size": {"shortest_edge": image_size},
+        "do_center_crop": True,
+        "crop_size": {"height": image_size, "width": image_size},
+        "resample": 3,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+    }
+
+
+def _resize_geometry(size: Any, family: str) -> tuple[int | None, tuple[int, int] | None]:
+    """(shortest edge, fixed height and width) of a processor ``size``; one of them is None."""
+    if isinstance(size, int):
+        # Legacy configs: an int is the shortest edge for CLIP, a square for SigLIP.
+        if family == "siglip":
+            return None, (size, size)
+        return size, None
+    if "shortest_edge" in size:
+        return int(size["shortest_edge"]), None
+    if "height" in size and "width" in size:
+        return None, (int(size["height"]), int(size["width"]))
+    raise ValueError(f"unsupported image processor size {size!r}")
+
+
+def _crop_geometry(crop: Any, image_size: int) -> tuple[int, int]:
+    """The centre crop's height and width (the model's image size where none is given)."""
+    crop = crop or {"height": image_size, "width": image_size}
+    if isinstance(crop, int):
+        return (crop, crop)
+    return (int(crop["height"]), int(crop["width"]))
 
 
 def _interp(src_hw: tuple[int, int], dst_hw: tuple[int, int], resample: int) -> int:
