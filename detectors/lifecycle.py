@@ -178,48 +178,84 @@ class EventTracker:
         st = self._state
         if st is _State.IDLE:
             if on and ts_s >= self._cooldown_until and rule.enabled:
-                self._reset_incident()
-                self._state = _State.PENDING
-                self._onset_ts = ts_s
-                self._onset_pts = pts_s
-                self._zone = zone
-                self._observe(ts_s, score, cues, region)
-                st = self._state
-                if rule.min_duration_s <= 0:
-                    self._open(out, ts_s)
-            return out
-        if st is _State.PENDING:
-            if not held:
-                self._state = _State.IDLE
-                self._reset_incident()
-                return out
-            self._observe(ts_s, score, cues, region)
-            if zone and not self._zone:
-                self._zone = zone
-            if ts_s - self._onset_ts >= rule.min_duration_s - 1e-9:
-                self._open(out, ts_s)
-            return out
-        if st is _State.ACTIVE:
-            self._observe(ts_s, score, cues, region)
-            if not held:
-                self._state = _State.CLOSING
-                self._below_since = ts_s
-                return out
-            if ts_s - self._onset_ts >= rule.max_duration_s:
-                out.append(self._close(ts_s, "max_duration"))
-                return out
-            if (
-                ts_s - self._last_emit_ts >= rule.update_interval_s
-                or self._peak >= self._emitted_peak + 0.1
-            ):
-                out.append(self._emit(UpdateKind.UPDATE, ts_s))
-            return out
-        # closing
-        if on:
+                self._start(out, ts_s, score, pts_s, zone, cues, region)
+        elif st is _State.PENDING:
+            self._pending(out, held, ts_s, score, zone, cues, region)
+        elif st is _State.ACTIVE:
+            self._active(out, held, ts_s, score, cues, region)
+        elif on:  # closing, and the score is back above the threshold: the same incident
             self._state = _State.ACTIVE
             self._below_since = None
             self._observe(ts_s, score, cues, region)
         return out
+
+    def _start(
+        self,
+        out: list[IncidentUpdate],
+        ts_s: float,
+        score: float,
+        pts_s: float,
+        zone: str | None,
+        cues: Mapping[str, float],
+        region: Box | None,
+    ) -> None:
+        """Idle, score over the threshold: pending from this onset (open at once without a
+        minimum duration)."""
+        self._reset_incident()
+        self._state = _State.PENDING
+        self._onset_ts = ts_s
+        self._onset_pts = pts_s
+        self._zone = zone
+        self._observe(ts_s, score, cues, region)
+        if self.rule.min_duration_s <= 0:
+            self._open(out, ts_s)
+
+    def _pending(
+        self,
+        out: list[IncidentUpdate],
+        held: bool,
+        ts_s: float,
+        score: float,
+        zone: str | None,
+        cues: Mapping[str, float],
+        region: Box | None,
+    ) -> None:
+        """Pending: back to idle when the score drops, open once held for the minimum duration."""
+        if not held:
+            self._state = _State.IDLE
+            self._reset_incident()
+            return
+        self._observe(ts_s, score, cues, region)
+        if zone and not self._zone:
+            self._zone = zone
+        if ts_s - self._onset_ts >= self.rule.min_duration_s - 1e-9:
+            self._open(out, ts_s)
+
+    def _active(
+        self,
+        out: list[IncidentUpdate],
+        held: bool,
+        ts_s: float,
+        score: float,
+        cues: Mapping[str, float],
+        region: Box | None,
+    ) -> None:
+        """Active: start closing when the score drops, close at the maximum duration, else
+        emit an update every ``update_interval_s`` or when the peak rose by 0.1."""
+        rule = self.rule
+        self._observe(ts_s, score, cues, region)
+        if not held:
+            self._state = _State.CLOSING
+            self._below_since = ts_s
+            return
+        if ts_s - self._onset_ts >= rule.max_duration_s:
+            out.append(self._close(ts_s, "max_duration"))
+            return
+        if (
+            ts_s - self._last_emit_ts >= rule.update_interval_s
+            or self._peak >= self._emitted_peak + 0.1
+        ):
+            out.append(self._emit(UpdateKind.UPDATE, ts_s))
 
     def _open(self, out: list[IncidentUpdate], ts_s: float) -> None:
         self._state = _State.ACTIVE
