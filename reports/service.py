@@ -164,16 +164,10 @@ class ReportService:
             self._counts[name] += n
 
     def _work(self) -> None:
+        """A worker thread: load the backend, then generate queued reports until stopped."""
         generator = self._generator
         assert generator is not None
-        try:
-            generator.load()
-        except BackendError as exc:
-            log.warning(
-                "reports: %s backend unavailable, template reports stand: %s", generator.name, exc
-            )
-        except Exception:
-            log.exception("reports: loading the %s backend failed", generator.name)
+        self._load(generator)
         while not self._stopping.is_set():
             try:
                 evidence = self._queue.get(timeout=_IDLE_POLL_S)
@@ -184,47 +178,76 @@ class ReportService:
             if evidence is None:  # stop()'s wake-up
                 break
             if self._stopping.is_set():
-                self._count("dropped_stopped")
-                with self._lock:
-                    self._unfinished.append(evidence.incident_id)
+                self._drop_unfinished(evidence.incident_id)
                 break
-            with self._lock:
-                newest = self._latest.get(evidence.incident_id, evidence.version)
-                if newest > evidence.version:
-                    self._counts["superseded"] += 1
-                    continue
-            name = threading.current_thread().name
-            with self._lock:
-                self._running[name] = evidence.incident_id
-            try:
-                report = generate_report(evidence, generator, self._config)
-            finally:
-                with self._lock:
-                    self._running.pop(name, None)
-            with self._lock:
-                if self._latest.get(evidence.incident_id) == evidence.version:
-                    del self._latest[evidence.incident_id]
-            if self._stopping.is_set() and "stopped" in (report.fallback_reason or ""):
-                self._count("dropped_stopped")
-                with self._lock:
-                    self._unfinished.append(evidence.incident_id)
+            if self._superseded(evidence):
                 continue
-            with self._callback_lock:
-                if self._closed.is_set():  # never call back after stop() returned
-                    self._count("dropped_stopped")
-                    continue
-                self._count("fallback" if report.fallback_used else "generated")
-                try:
-                    self._on_report(report)
-                except Exception:
-                    self._count("callback_errors")
-                    log.exception(
-                        "reports: on_report failed for incident %s v%d",
-                        report.incident_id,
-                        report.incident_version,
-                    )
+            report = self._generate(evidence, generator)
+            self._deliver(evidence, report)
         self._drop_waiting()  # what a submit racing stop() queued
         self._wake_idle_worker()  # pass the wake-up on
+
+    @staticmethod
+    def _load(generator: Generator) -> None:
+        """Load the backend; on failure the template reports stand (logged, not raised)."""
+        try:
+            generator.load()
+        except BackendError as exc:
+            log.warning(
+                "reports: %s backend unavailable, template reports stand: %s", generator.name, exc
+            )
+        except Exception:
+            log.exception("reports: loading the %s backend failed", generator.name)
+
+    def _drop_unfinished(self, incident_id: str) -> None:
+        """Count a request dropped by stop() and remember its incident as unfinished."""
+        self._count("dropped_stopped")
+        with self._lock:
+            self._unfinished.append(incident_id)
+
+    def _superseded(self, evidence: Evidence) -> bool:
+        """Whether a newer version of the incident is queued (counted as superseded)."""
+        with self._lock:
+            newest = self._latest.get(evidence.incident_id, evidence.version)
+            if newest > evidence.version:
+                self._counts["superseded"] += 1
+                return True
+        return False
+
+    def _generate(self, evidence: Evidence, generator: Generator) -> Report:
+        """Generate one report, recording it as running on this thread meanwhile."""
+        name = threading.current_thread().name
+        with self._lock:
+            self._running[name] = evidence.incident_id
+        try:
+            report = generate_report(evidence, generator, self._config)
+        finally:
+            with self._lock:
+                self._running.pop(name, None)
+        with self._lock:
+            if self._latest.get(evidence.incident_id) == evidence.version:
+                del self._latest[evidence.incident_id]
+        return report
+
+    def _deliver(self, evidence: Evidence, report: Report) -> None:
+        """Pass the report to ``on_report`` unless the service stopped meanwhile."""
+        if self._stopping.is_set() and "stopped" in (report.fallback_reason or ""):
+            self._drop_unfinished(evidence.incident_id)
+            return
+        with self._callback_lock:
+            if self._closed.is_set():  # never call back after stop() returned
+                self._count("dropped_stopped")
+                return
+            self._count("fallback" if report.fallback_used else "generated")
+            try:
+                self._on_report(report)
+            except Exception:
+                self._count("callback_errors")
+                log.exception(
+                    "reports: on_report failed for incident %s v%d",
+                    report.incident_id,
+                    report.incident_version,
+                )
 
     def _drop_waiting(self) -> None:
         while True:
