@@ -170,18 +170,7 @@ class TransformersGenerator:
         with self._lock:
             if cancel.is_set():
                 raise BackendError("stopped")
-            if self._chat:
-                inputs = tok.apply_chat_template(
-                    build_messages(evidence, severity),
-                    add_generation_prompt=True,
-                    return_tensors="pt",
-                    return_dict=True,
-                )
-                prefix = ""
-            else:
-                inputs = tok(build_completion_prompt(evidence, severity), return_tensors="pt")
-                prefix = ANSWER_PREFIX
-            inputs = {k: v.to(self._device) for k, v in inputs.items()}
+            inputs, prefix = self._prompt_inputs(evidence, severity)
             prompt_len = int(inputs["input_ids"].shape[1])
             state = {"timed_out": False, "done": False}
 
@@ -212,13 +201,31 @@ class TransformersGenerator:
         if state["timed_out"]:
             raise BackendError(f"timeout: generation ran past {cfg.timeout_s:g} s")
         new_tokens = out[0, prompt_len:]
-        text = prefix + tok.decode(new_tokens, skip_special_tokens=True)
+        answer: str = tok.decode(new_tokens, skip_special_tokens=True)
+        text = prefix + answer
         if not state["done"] and len(new_tokens) >= cfg.max_new_tokens:
             raise BackendError(
                 f"answer not finished within max_new_tokens={cfg.max_new_tokens}: "
                 f"{' '.join(text.split())[:80]!r}"
             )
         return text
+
+    def _prompt_inputs(self, evidence: Evidence, severity: Severity) -> tuple[dict[str, Any], str]:
+        """(token tensors on the model's device, answer prefix): the chat template for chat
+        models, else the completion prompt (whose answer starts after ``ANSWER_PREFIX``)."""
+        tok = self._tokenizer
+        if self._chat:
+            inputs = tok.apply_chat_template(
+                build_messages(evidence, severity),
+                add_generation_prompt=True,
+                return_tensors="pt",
+                return_dict=True,
+            )
+            prefix = ""
+        else:
+            inputs = tok(build_completion_prompt(evidence, severity), return_tensors="pt")
+            prefix = ANSWER_PREFIX
+        return {k: v.to(self._device) for k, v in inputs.items()}, prefix
 
     def close(self) -> None:
         """Stop a generation in progress and drop the model."""
