@@ -151,7 +151,8 @@ def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, np.float64)
     num = (a * b).sum(-1)
     den = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
-    return num / np.maximum(den, 1e-12)
+    cos: np.ndarray = num / np.maximum(den, 1e-12)
+    return cos
 
 
 def check_images(

@@ -39,7 +39,8 @@ class _Block(nn.Module):
         att = att.softmax(dim=-1)
         out = torch.matmul(att, v).transpose(1, 2).reshape(b, s, w)
         x = x + self.proj(out)
-        return x + self.mlp(self.ln2(x))
+        mlp: torch.Tensor = self.mlp(self.ln2(x))
+        return x + mlp
 
 
 class TemporalEncoder(nn.Module):
@@ -86,7 +87,8 @@ class TemporalEncoder(nn.Module):
         bias = ((1.0 - valid) * -1.0e4).unsqueeze(1).unsqueeze(1)
         for blk in self.blocks:
             x = blk(x, bias)
-        return self.head(self.norm(x[:, 0]))
+        logits: torch.Tensor = self.head(self.norm(x[:, 0]))
+        return logits
 
     def hparams(self) -> dict[str, Any]:
         """Architecture as plain values (stored with the weights)."""

@@ -34,7 +34,8 @@ class PromptBank:
     @property
     def prior(self) -> np.ndarray:
         """Per-event probability of a uniform softmax (the baseline before any frame)."""
-        return (self.positive.sum(1) / self.in_set.sum(1)).astype(np.float32)
+        prior: np.ndarray = (self.positive.sum(1) / self.in_set.sum(1)).astype(np.float32)
+        return prior
 
 
 def build_prompt_bank(
@@ -86,7 +87,8 @@ def frame_probabilities(bank: PromptBank, embeddings: np.ndarray) -> np.ndarray:
     ex = np.exp(masked)
     p = ex / ex.sum(axis=-1, keepdims=True)
     out = (p * bank.positive[None]).sum(axis=-1)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
+    probs: np.ndarray = np.clip(out, 0.0, 1.0).astype(np.float32)
+    return probs
 
 
 class RunningBaseline:
@@ -105,7 +107,8 @@ class RunningBaseline:
     def calibrate(self, probs: np.ndarray) -> np.ndarray:
         """Scores in ``[0, 1]`` of probabilities against the current baseline."""
         b = self.value
-        return np.clip((probs - b) / np.maximum(1.0 - b, 1e-6), 0.0, 1.0).astype(np.float32)
+        scores: np.ndarray = np.clip((probs - b) / np.maximum(1.0 - b, 1e-6), 0.0, 1.0)
+        return scores.astype(np.float32)
 
     def update(self, probs: np.ndarray, pts_s: float) -> None:
         """Move toward ``probs`` by the stream time elapsed since the last update."""
@@ -126,4 +129,5 @@ def aggregate_window(
     newest = max(pts_s)
     w = np.asarray([math.pow(0.5, (newest - t) / half_life_s) for t in pts_s], np.float32)
     s = np.stack(scores).astype(np.float32)
-    return np.clip((w[:, None] * s).sum(0) / w.sum(), 0.0, 1.0)
+    mean: np.ndarray = np.clip((w[:, None] * s).sum(0) / w.sum(), 0.0, 1.0)
+    return mean
