@@ -1,20 +1,25 @@
-"""The torch reference backend: the module itself, CUDA with fp16 autocast when available."""
+"""The torch reference backend: the module itself, CUDA with fp16 autocast when available.
+
+torch is imported only when a backend is made or run, never when this module is (so that
+looking up :data:`~engines.backends.RUNTIME_BACKENDS` does not import torch).
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from engines.backends.base import Backend, GraphSpec, RuntimeFactory, temporal_spec, visual_spec
 from engines.errors import BackendError
 from engines.registry import Plugin
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from engines.clip.model import LoadedClip
     from engines.clip.temporal import TemporalEncoder
     from engines.settings import ClipConfig
@@ -22,8 +27,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def torch_unavailable_reason() -> str | None:
+    """Why the torch backend cannot run here (torch missing), or None; imports nothing."""
+    if importlib.util.find_spec("torch") is None:
+        return "the torch package is not installed"
+    return None
+
+
 def cuda_available() -> bool:
     """True when torch sees a CUDA device."""
+    import torch
+
     try:
         return bool(torch.cuda.is_available())
     except Exception:  # a broken driver install must not crash selection
@@ -44,6 +58,8 @@ class TorchBackend(Backend):
         fp16: bool = True,
         threads: int = 0,
     ) -> None:
+        import torch
+
         super().__init__(spec)
         self.module = module
         if device == "auto":
@@ -56,25 +72,33 @@ class TorchBackend(Backend):
 
     def describe(self) -> str:
         """Runtime, device and precision."""
+        import torch
+
         prec = "fp16 autocast" if self.fp16 else "fp32"
         return f"torch {torch.__version__} {self.device.type} {prec}"
 
     def load(self) -> None:
         """Move the module to its device in eval mode."""
+        import torch
+
         if self.threads and self.device.type == "cpu":
             torch.set_num_threads(self.threads)
         self.module = self.module.to(self.device).eval()
         self.loaded = True
 
-    @torch.inference_mode()
     def _run(self, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        args = [torch.from_numpy(inputs[t.name]).to(self.device) for t in self.spec.inputs]
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
-            out = self.module(*args)
-        return np.asarray(out.float().cpu().numpy())
+        import torch
+
+        with torch.inference_mode():
+            args = [torch.from_numpy(inputs[t.name]).to(self.device) for t in self.spec.inputs]
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.fp16):
+                out = self.module(*args)
+            return np.asarray(out.float().cpu().numpy())
 
     def close(self) -> None:
         """Drop the module reference (and cached CUDA memory)."""
+        import torch
+
         self.loaded = False
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -93,10 +117,11 @@ def _clip_temporal(cfg: ClipConfig, model: LoadedClip, enc: TemporalEncoder) -> 
     return TorchBackend(spec, enc, device=cfg.device, fp16=cfg.fp16, threads=cfg.threads)
 
 
-#: The ``torch`` reference backend (``auto``'s last resort: it always runs).
+#: The ``torch`` reference backend (``auto``'s last resort: it runs wherever torch is installed).
 PLUGIN: Plugin[RuntimeFactory] = Plugin(
     "torch",
     RuntimeFactory(_clip_visual, _clip_temporal, auto_note="using the torch reference"),
     description="The torch modules themselves (the reference); CUDA fp16 autocast if present.",
+    check=torch_unavailable_reason,
     auto_rank=2,
 )
