@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
+from engines.profiles import SCORER_PROFILES
 from engines.settings import ModelConfig
 from engines.types import Scorer
 
-log = logging.getLogger(__name__)
-
 
 def build_scorer(config: ModelConfig) -> Scorer:
-    """Create the scorer for ``config.profile`` (``cues`` needs no weights)."""
-    if config.profile == "cues":
-        from engines.cues import CueScorer
-
-        return CueScorer(config.cues)
-    if config.profile == "clip":
-        from engines.clip.scorer import build_clip_scorer
-
-        return build_clip_scorer(config)
-    raise ValueError(f"unknown model profile {config.profile!r}")
+    """Create the scorer for ``config.profile``: its plugin in :data:`SCORER_PROFILES`."""
+    return SCORER_PROFILES.get(config.profile).factory.build(config)

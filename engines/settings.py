@@ -323,10 +323,9 @@ class ModelConfig(BaseModel):
 
         ``cues`` detects :data:`CUES_EVENTS`; ``clip`` with zero-shot heads detects the event
         types that have prompts; with trained temporal heads the event types are stored with
-        the weights, so they are known only once those are loaded (None here).
+        the weights, so they are known only once those are loaded (None here). Each profile's
+        plugin in :data:`engines.profiles.SCORER_PROFILES` says it.
         """
-        if self.profile == "cues":
-            return CUES_EVENTS
-        if self.clip.uses_temporal_heads:
-            return None
-        return tuple(self.clip.zeroshot.prompts)
+        from engines.profiles import SCORER_PROFILES
+
+        return SCORER_PROFILES.get(self.profile).factory.detects(self)

@@ -1,15 +1,19 @@
-"""The plugin registry and the runtime-backend family built on it."""
+"""The plugin registry and the families built on it: runtime backends, scorer profiles."""
 
 from __future__ import annotations
 
+import importlib.util
 import typing
 
 import pytest
 
 from engines.backends import RUNTIME_BACKENDS, RuntimeFactory, choose_backend
 from engines.errors import BackendError
+from engines.factory import build_scorer
+from engines.profiles import SCORER_PROFILES, ScorerProfile
 from engines.registry import Plugin, Registry
-from engines.settings import ClipConfig
+from engines.settings import ClipConfig, ModelConfig
+from engines.types import Scorer
 
 
 def test_unknown_name_lists_the_choices() -> None:
@@ -57,3 +61,45 @@ def test_a_throwaway_runtime_backend_is_reachable_by_name() -> None:
         RUNTIME_BACKENDS.unregister("fake")
     with pytest.raises(BackendError, match="unknown backend 'fake'"):
         choose_backend("fake")
+
+
+def test_scorer_profile_names_match_the_config_literal_and_sections() -> None:
+    allowed = typing.get_args(ModelConfig.model_fields["profile"].annotation)
+    assert set(allowed) == set(SCORER_PROFILES.names())
+    for plugin in SCORER_PROFILES.plugins():  # each profile's section is ModelConfig.<name>
+        assert ModelConfig.model_fields[plugin.name].annotation is plugin.config
+
+
+def test_build_scorer_looks_the_profile_up() -> None:
+    built: list[ModelConfig] = []
+    scorer = typing.cast("Scorer", object())
+
+    def build(config: ModelConfig) -> Scorer:
+        built.append(config)
+        return scorer
+
+    SCORER_PROFILES.add(Plugin("fake", ScorerProfile(build, lambda _: ("fire",))))
+    try:
+        cfg = ModelConfig.model_construct(profile="fake")  # type: ignore[arg-type]
+        assert build_scorer(cfg) is scorer and built == [cfg]
+        assert cfg.detectable_events() == ("fire",)
+    finally:
+        SCORER_PROFILES.unregister("fake")
+    with pytest.raises(ValueError, match=r"model\.profile: unknown profile 'fake' \(choices"):
+        build_scorer(cfg)
+
+
+def test_profile_unavailable_reasons_name_the_missing_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert SCORER_PROFILES.get("cues").unavailable_reason() is None
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    assert SCORER_PROFILES.get("clip").unavailable_reason() == "the torch package is not installed"
+    with pytest.raises(ValueError, match=r"model\.profile: clip cannot run here: the torch"):
+        SCORER_PROFILES.require("clip")
+    assert RUNTIME_BACKENDS.get("torch").unavailable_reason() == (
+        "the torch package is not installed"
+    )
