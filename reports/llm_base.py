@@ -1,15 +1,20 @@
 """What every report backend is: the :class:`Generator` protocol and :class:`BackendError`.
 
-The backends (``reports.llm_transformers``, ``reports.llm_openai``) import these from here, and
-``reports.backends`` builds them, so no backend module imports the factory that imports it.
+The backends (``reports.llm_transformers``, ``reports.llm_openai``, ``reports.template``)
+import these from here and declare their ``PLUGIN``, and ``reports.backends`` registers and
+builds them, so no backend module imports the registry that imports it.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 from reports.evidence import Evidence
 from reports.types import Severity
+
+if TYPE_CHECKING:
+    from reports.settings import ReportsConfig
 
 
 class BackendError(RuntimeError):
@@ -41,3 +46,8 @@ class Generator(Protocol):
     def close(self) -> None:
         """Release resources and stop a generation in progress."""
         ...
+
+
+#: What a report backend plugin's factory is: the generator for a reports config (created, not
+#: loaded), or None for ``template`` (the template report needs no generator).
+GeneratorFactory: TypeAlias = Callable[["ReportsConfig"], Generator | None]

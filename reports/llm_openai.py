@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 
+from engines.registry import Plugin
 from reports.evidence import Evidence
-from reports.llm_base import BackendError
+from reports.llm_base import BackendError, GeneratorFactory
 from reports.prompt import build_messages
-from reports.settings import OpenAIConfig
+from reports.settings import OpenAIConfig, ReportsConfig
 from reports.types import Severity
 
 log = logging.getLogger(__name__)
@@ -174,3 +175,16 @@ class OpenAIGenerator:
         """Close the HTTP client (a request in flight fails as ``stopped``)."""
         self._stopped.set()
         self._client.close()
+
+
+def _generator(config: ReportsConfig) -> OpenAIGenerator:
+    return OpenAIGenerator(config.openai, max_answer_chars=config.max_answer_chars)
+
+
+#: The ``openai`` report backend (httpx, a core dependency: it can always run).
+PLUGIN: Plugin[GeneratorFactory] = Plugin(
+    "openai",
+    _generator,
+    config=OpenAIConfig,
+    description="Any OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp, ...).",
+)

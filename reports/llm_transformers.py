@@ -9,16 +9,18 @@ models without one (base models) get a one-shot completion prompt. GGUF files ne
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from engines.registry import Plugin
 from reports.evidence import Evidence
-from reports.llm_base import BackendError
+from reports.llm_base import BackendError, GeneratorFactory
 from reports.prompt import ANSWER_PREFIX, build_completion_prompt, build_messages
-from reports.settings import TransformersConfig
+from reports.settings import ReportsConfig, TransformersConfig
 from reports.types import Severity
 
 log = logging.getLogger(__name__)
@@ -247,3 +249,25 @@ def packaged_gemma_gguf() -> Path | None:
         return None
     path = Path(assemble())
     return path if path.is_file() else None
+
+
+def transformers_unavailable_reason() -> str | None:
+    """Why the ``transformers`` backend cannot run here (a package missing), or None."""
+    for pkg in ("torch", "transformers"):
+        if importlib.util.find_spec(pkg) is None:
+            return f"the {pkg} package is not installed"
+    return None
+
+
+def _generator(config: ReportsConfig) -> TransformersGenerator:
+    return TransformersGenerator(config.transformers)
+
+
+#: The ``transformers`` report backend (extra ``[llm]`` for GGUF files).
+PLUGIN: Plugin[GeneratorFactory] = Plugin(
+    "transformers",
+    _generator,
+    config=TransformersConfig,
+    description="A local language model (a folder or a GGUF file) run with transformers.",
+    check=transformers_unavailable_reason,
+)

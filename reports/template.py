@@ -8,8 +8,10 @@ It states what (the event type in plain words), where (camera name, location, zo
 from __future__ import annotations
 
 from engines.catalogue import CATALOGUE
+from engines.registry import Plugin
 from reports.evidence import Evidence, fmt_pct, fmt_s
-from reports.settings import SeverityConfig
+from reports.llm_base import GeneratorFactory
+from reports.settings import ReportsConfig, SeverityConfig
 from reports.severity import severity_for
 from reports.types import Report, Severity
 
@@ -131,3 +133,15 @@ def template_report(
         fallback_used=fallback_reason is not None,
         fallback_reason=fallback_reason,
     )
+
+
+def _no_generator(config: ReportsConfig) -> None:
+    return None
+
+
+#: The ``template`` report backend (the default): no generator, the template report stands.
+PLUGIN: Plugin[GeneratorFactory] = Plugin(
+    "template",
+    _no_generator,
+    description="The deterministic template report; always available, and the fallback.",
+)
