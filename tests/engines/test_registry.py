@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +106,32 @@ def test_profile_unavailable_reasons_name_the_missing_package(
     assert RUNTIME_BACKENDS.get("torch").unavailable_reason() == (
         "the torch package is not installed"
     )
+
+
+_LOOK_UP_EVERY_REGISTRY = """
+import sys
+from engines.backends import RUNTIME_BACKENDS, choose_backend
+from engines.profiles import SCORER_PROFILES
+from engines.settings import ModelConfig
+from reports.backends import REPORT_BACKENDS
+for registry in (RUNTIME_BACKENDS, SCORER_PROFILES, REPORT_BACKENDS):
+    for name in registry.names():
+        registry.get(name).unavailable_reason()
+choose_backend("auto", "cpu")
+ModelConfig(profile="clip").detectable_events()
+heavy = sorted(m for m in ("torch", "transformers", "cv2") if m in sys.modules)
+print("imported:", heavy)
+assert not heavy, heavy
+"""
+
+
+def test_looking_up_the_registries_imports_no_torch() -> None:
+    run = subprocess.run(
+        [sys.executable, "-c", _LOOK_UP_EVERY_REGISTRY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
