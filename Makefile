@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Every package `make` installs, pinned exactly; `make lock` regenerates it from pyproject.toml.
 LOCK   := requirements.lock
-# The extras `make` installs (and `make lock` pins): neural profile, Kafka, PostgreSQL, tests.
-EXTRAS := clip,dev,kafka,postgres
+# The extras `make` installs (and `make lock` pins): neural profile, Kafka, PostgreSQL, tests,
+# semantic search.
+EXTRAS := clip,dev,kafka,postgres,search
 # The CPU build of torch that this machine keeps on disk; pinned first so pip never pulls a
 # CUDA build (the lock pins the same version).
 TORCH  := torch==2.13.0
