@@ -23,7 +23,9 @@ SCHEMA_VERSION = 1
 #: Topic suffixes; the full topic is ``<prefix>.<suffix>``.
 INCIDENTS = "incidents"
 REPORTS = "reports"
-TOPICS = (INCIDENTS, REPORTS)
+#: operator workflow actions; ``version`` counts one incident's actions (1, 2, ...)
+ACTIONS = "actions"
+TOPICS = (INCIDENTS, REPORTS, ACTIONS)
 
 
 def topic_name(prefix: str, suffix: str) -> str:

@@ -183,3 +183,110 @@ class Feedback(Base):
     action: Mapped[str] = mapped_column(String(32))
     operator: Mapped[str | None] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the operator service (users, tokens, sessions, workflow, live feed) -------------------
+
+
+class UserRow(Base):
+    """A person who logs in; ``cameras`` None means every camera."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    cameras: Mapped[list[str] | None] = mapped_column(JSON)
+    created_ts_s: Mapped[float] = mapped_column(Double)
+    password_ts_s: Mapped[float] = mapped_column(Double)
+
+
+class ApiTokenRow(Base):
+    """An integration's bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    cameras: Mapped[list[str] | None] = mapped_column(JSON)
+    created_ts_s: Mapped[float] = mapped_column(Double)
+    revoked_ts_s: Mapped[float | None] = mapped_column(Double)
+    last_used_ts_s: Mapped[float | None] = mapped_column(Double)
+
+
+class SessionRow(Base):
+    """A browser login; ``id`` is the SHA-256 of the cookie's value."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_ts_s: Mapped[float] = mapped_column(Double)
+    expires_ts_s: Mapped[float] = mapped_column(Double)
+
+
+class WorkflowRow(Base):
+    """Where the operators stand on an incident; no row means ``new``."""
+
+    __tablename__ = "incident_workflow"
+
+    incident_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    disposition: Mapped[str | None] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    updated_ts_s: Mapped[float] = mapped_column(Double)
+    escalated_ts_s: Mapped[float | None] = mapped_column(Double)
+
+    __table_args__ = (Index("ix_incident_workflow_state", "state"),)
+
+
+class WorkflowActionRow(Base):
+    """One operator action, append-only: who, when, what, and the state before and after."""
+
+    __tablename__ = "workflow_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("incidents.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    ts_s: Mapped[float] = mapped_column(Double)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    before: Mapped[dict[str, Any]] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+
+class CameraSnoozeRow(Base):
+    """Alerts of a camera held back until ``until_ts_s``."""
+
+    __tablename__ = "camera_snoozes"
+
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until_ts_s: Mapped[float] = mapped_column(Double)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_ts_s: Mapped[float] = mapped_column(Double)
+
+
+class LiveEventRow(Base):
+    """One event of the live feed; its id is the SSE event id (``Last-Event-ID`` resumes)."""
+
+    __tablename__ = "live_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ts_s: Mapped[float] = mapped_column(Double, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    camera_id: Mapped[str | None] = mapped_column(String(64))
+    incident_id: Mapped[str | None] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -53,8 +53,8 @@ def list_incidents(
     if offset:
         stmt = stmt.offset(offset)
     rows = session.execute(stmt).all()
-    latest = _latest_reports(session, [inc.id for inc, _ in rows])
-    return [_incident_record(inc, name, latest.get(inc.id)) for inc, name in rows]
+    latest = latest_reports(session, [inc.id for inc, _ in rows])
+    return [incident_record(inc, name, latest.get(inc.id)) for inc, name in rows]
 
 
 def count_incidents(session: Session, flt: IncidentFilter) -> int:
@@ -63,7 +63,8 @@ def count_incidents(session: Session, flt: IncidentFilter) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def _latest_reports(session: Session, ids: list[str]) -> dict[str, tuple[str, str]]:
+def latest_reports(session: Session, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Severity and title of the newest report of each incident that has one."""
     if not ids:
         return {}
     rows = session.execute(
@@ -74,9 +75,10 @@ def _latest_reports(session: Session, ids: list[str]) -> dict[str, tuple[str, st
     return {r.incident_id: (r.severity, r.title) for r in rows}
 
 
-def _incident_record(
+def incident_record(
     inc: Incident, camera_name: str | None, report: tuple[str, str] | None
 ) -> IncidentRecord:
+    """The read model of an incident row (with its newest report's severity and title)."""
     return IncidentRecord(
         incident_id=inc.id,
         camera_id=inc.camera_id,
@@ -143,7 +145,7 @@ def get_incident(session: Session, *, incident_id: str) -> IncidentDetail | None
     ]
     last = reports[-1] if reports else None
     return IncidentDetail(
-        incident=_incident_record(
+        incident=incident_record(
             inc, name, None if last is None else (last.severity.value, last.title)
         ),
         updates=tuple(updates),

@@ -22,6 +22,7 @@ from storage.models import (
     IncidentUpdateRow,
 )
 from storage.records import MediaRef, ReportRecord
+from storage.repo_live import add_incident_event
 from storage.repo_media import media_refs
 from storage.repo_outbox import add_outbox_row
 from storage.repo_reports import add_report_outbox, insert_report, latest_report
@@ -116,6 +117,7 @@ def record_update(
     _add_incident_outbox(
         session, update=update, incident=inc, report=new_report, media=media, now_s=now_s
     )
+    add_incident_event(session, update=update, status=inc.status, now_s=now_s)
     if new_report is not None:
         add_report_outbox(session, report=new_report, incident=inc, media=media, now_s=now_s)
     return True
