@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from storage import repo_auth, repo_browse, repo_live, repo_workflow
-from storage.records import IncidentDetail, IncidentRecord
+from storage import repo_auth, repo_browse, repo_live, repo_media, repo_workflow
+from storage.records import IncidentDetail, IncidentRecord, MediaRef
 from storage.repo_auth import TokenRecord, UserRecord
 from storage.repo_browse import BrowseQuery
 from storage.repo_history import get_incident
@@ -179,6 +179,39 @@ class OperatorStore:
                 )
                 for i in due
             ]
+
+    def media_ids(self, incident_id: str) -> list[tuple[int, MediaRef]]:
+        """The media of an incident with their ids."""
+        return self.store._read(
+            "listing media", lambda s: repo_media.media_with_ids(s, incident_id=incident_id)
+        )
+
+    def media(self, media_id: int) -> tuple[MediaRef, str] | None:
+        """One media file's record and its camera id, or None."""
+        return self.store._read(
+            "reading media", lambda s: repo_media.media_by_id(s, media_id=media_id)
+        )
+
+    def snoozed_until(self, camera_id: str) -> float | None:
+        """When a camera's snooze ends, or None."""
+        now = self.now_s()
+        return self.store._read(
+            "reading a snooze",
+            lambda s: repo_workflow.snoozed_until(s, camera_id=camera_id, now_s=now),
+        )
+
+    def cameras(self) -> list[tuple[str, str, str]]:
+        """Registered cameras as (id, name, masked URL)."""
+        from sqlalchemy import select
+
+        from storage.models import Camera
+
+        return self.store._read(
+            "listing cameras",
+            lambda s: [
+                (c.id, c.name, c.url_masked) for c in s.scalars(select(Camera).order_by(Camera.id))
+            ],
+        )
 
     # --- live feed ------------------------------------------------------------------------
 

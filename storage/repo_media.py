@@ -79,3 +79,21 @@ def delete_media_rows(session: Session, *, ids: Sequence[int]) -> None:
     """Forget media rows (their files are deleted by the media store)."""
     if ids:
         session.execute(delete(MediaRow).where(MediaRow.id.in_(list(ids))))
+
+
+def media_with_ids(session: Session, *, incident_id: str) -> list[tuple[int, MediaRef]]:
+    """The media of one incident with their row ids (the API's media ids), oldest first."""
+    rows = session.scalars(
+        select(MediaRow).where(MediaRow.incident_id == incident_id).order_by(MediaRow.id)
+    )
+    return [(m.id, media_ref(m)) for m in rows]
+
+
+def media_by_id(session: Session, *, media_id: int) -> tuple[MediaRef, str] | None:
+    """One media row and its incident's camera id, or None."""
+    row = session.execute(
+        select(MediaRow, Incident.camera_id)
+        .join(Incident, Incident.id == MediaRow.incident_id)
+        .where(MediaRow.id == media_id)
+    ).first()
+    return None if row is None else (media_ref(row[0]), row[1])

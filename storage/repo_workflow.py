@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage import messages
@@ -302,6 +302,8 @@ def due_for_escalation(
 ) -> list[str]:
     """Ids of incidents nobody acted on (still ``new``, never escalated) past their delay.
 
+    Incidents of a snoozed camera do not escalate while the snooze lasts.
+
     ``after_s_by_severity`` maps a severity (of the incident's newest report) to the seconds
     an incident may stay ``new``; severities not named never escalate.
     """
@@ -310,8 +312,10 @@ def due_for_escalation(
     stmt = (
         select(Incident.id, Incident.opened_ts_s)
         .outerjoin(WorkflowRow, WorkflowRow.incident_id == Incident.id)
+        .outerjoin(CameraSnoozeRow, CameraSnoozeRow.camera_id == Incident.camera_id)
         .where(WorkflowRow.incident_id.is_(None))
         .where(Incident.opened_ts_s <= now_s - min(after_s_by_severity.values()))
+        .where(or_(CameraSnoozeRow.until_ts_s.is_(None), CameraSnoozeRow.until_ts_s <= now_s))
     )
     candidates = list(session.execute(stmt))
     severities = latest_reports(session, [c[0] for c in candidates])

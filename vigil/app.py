@@ -137,6 +137,11 @@ class App:
         self.clips.writer = self.storage.clip_writer
 
     @property
+    def running(self) -> bool:
+        """True between a successful ``start()`` and a stop request."""
+        return bool(self._started) and not self._stop.is_set()
+
+    @property
     def store(self) -> Store | None:
         """The database, once open."""
         return self.storage.store

@@ -15,6 +15,8 @@ from vigil import __version__
 from vigil.cli_demo import _needs_generating, demo
 from vigil.cli_incidents import app as incidents_app
 from vigil.cli_run import run
+from vigil.cli_serve import serve
+from vigil.cli_users import tokens_app, users_app
 from vigil.config import ConfigError, load_config
 
 __all__ = ["_needs_generating", "app", "main"]
@@ -29,6 +31,8 @@ app = typer.Typer(
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
 
 # Sub-apps owned by the stages' command modules; each is mounted when it imports.
 for _module, _name in (
@@ -94,6 +98,7 @@ def config_default() -> None:
 
 
 app.command()(run)
+app.command()(serve)
 
 
 @app.command("sample-clip")

@@ -70,6 +70,9 @@ def run(
     fast: Annotated[
         bool, typer.Option("--fast", help="Play file sources as fast as possible.")
     ] = False,
+    api: Annotated[
+        bool, typer.Option("--api/--no-api", help="Serve the operator API (api.bind) alongside.")
+    ] = True,
 ) -> None:
     """Watch the configured cameras until Ctrl-C / SIGTERM, or until every file source ended."""
     cfg = _load(config, check_paths=True)
@@ -81,11 +84,18 @@ def run(
     app_obj = start_app(cfg, pace=not fast)
     app_obj.on_update(_print_update(cfg.tz))
     install_signals(app_obj)
+    server = None
+    if cfg.api.enabled and api:
+        from vigil.cli_serve import start_api
+
+        server = start_api(cfg, app_obj.store, pipeline=app_obj)
     try:
         with RunStatus(app_obj):
             stats = app_obj.run()
         statuses = app_obj.camera_statuses()
     finally:
+        if server is not None:
+            server.stop()
         app_obj.stop()
     failed = {cid: st for cid, st in statuses.items() if st.state.value == "failed"}
     if statuses and len(failed) == len(statuses):

@@ -16,6 +16,7 @@ from reports.settings import ReportsConfig
 from storage.settings import BusConfig, StorageConfig
 from streamer.masking import mask_url
 from streamer.settings import StreamerConfig
+from vigil.api.settings import ApiConfig
 from vigil.config_checks import (
     DEFAULT_CAMERA_EVENTS,
     _cross_checked,
@@ -158,6 +159,7 @@ class VigilConfig(BaseModel):
     streamer: StreamerConfig = Field(default_factory=StreamerConfig)
     cameras: list[CameraConfig] = Field(default_factory=list, description="Cameras to watch.")
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,51 @@
+"""The FastAPI app of the operator service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from storage.errors import StorageError
+from storage.operator_store import OperatorStore
+from vigil import __version__
+from vigil.api import routes_auth, routes_events, routes_incidents, routes_system, routes_workflow
+from vigil.api.state import ApiState, LoginLimiter
+from vigil.config import VigilConfig
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    ops: OperatorStore, config: VigilConfig, *, media_dir: Path, pipeline: Any = None
+) -> FastAPI:
+    """The API over ``ops``; ``pipeline`` is the running ``App`` when it runs in-process."""
+    api = FastAPI(
+        title="Vigil",
+        version=__version__,
+        description="Incidents, the shared operator workflow, history and the live feed.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    api.state.vigil = ApiState(
+        ops=ops,
+        config=config,
+        media_dir=media_dir,
+        app=pipeline,
+        limiter=LoginLimiter(config.api.login_attempts, config.api.login_lockout_s),
+    )
+    for module in (routes_system, routes_auth, routes_incidents, routes_workflow, routes_events):
+        api.include_router(module.router)
+
+    @api.exception_handler(StorageError)
+    async def _storage_down(_request: Request, exc: StorageError) -> JSONResponse:
+        log.warning("API: database error: %s", exc)
+        return JSONResponse(
+            {"detail": f"database unavailable, nothing was changed: {exc}"}, status_code=503
+        )
+
+    return api

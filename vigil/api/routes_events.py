@@ -1,0 +1,85 @@
+"""The live feed: Server-Sent Events read from the database, resumable with ``Last-Event-ID``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from storage.repo_live import LiveEvent
+from vigil.api.deps import Principal, State, Viewer
+from vigil.api.state import ApiState
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["live"])
+
+#: How often the feed looks for new events, and sends a heartbeat when there were none.
+POLL_S = 0.5
+HEARTBEAT_S = 15.0
+
+
+def format_event(event: LiveEvent) -> str:
+    """One event in SSE wire form."""
+    data = json.dumps(
+        {"id": event.id, "ts_s": event.ts_s, "kind": event.kind, **event.payload},
+        separators=(",", ":"),
+    )
+    return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
+
+
+async def _feed(
+    request: Request, state: ApiState, principal: Principal, after: int
+) -> AsyncIterator[str]:
+    clients = state.sse_clients
+    clients[0] += 1
+    last_sent = time.monotonic()
+    yield f"retry: 2000\n: connected after {after}\n\n"
+    try:
+        while not await request.is_disconnected():
+            events = await anyio.to_thread.run_sync(
+                functools.partial(state.ops.events_after, after, cameras=principal.cameras)
+            )
+            for event in events:
+                yield format_event(event)
+                after = event.id
+            if events:
+                last_sent = time.monotonic()
+                continue
+            if time.monotonic() - last_sent >= HEARTBEAT_S:
+                yield ": heartbeat\n\n"
+                last_sent = time.monotonic()
+            await anyio.sleep(POLL_S)
+    finally:
+        clients[0] -= 1
+
+
+@router.get("/events", response_class=StreamingResponse)
+async def events(
+    request: Request,
+    state: State,
+    principal: Viewer,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+) -> StreamingResponse:
+    """Incident, workflow, escalation and camera events for the caller's cameras.
+
+    A client that reconnects with ``Last-Event-ID`` (browsers do) gets every event it missed,
+    none twice; a new client starts with events from now on.
+    """
+    start = after
+    if last_event_id is not None and last_event_id.strip().isdigit():
+        start = int(last_event_id.strip())
+    if start is None:
+        start = await anyio.to_thread.run_sync(state.ops.last_event_id)
+    return StreamingResponse(
+        _feed(request, state, principal, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,268 @@
+"""Incidents: the filtered list, one incident in full, export, media files."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import FileResponse, StreamingResponse
+
+from storage.records import IncidentFilter
+from storage.repo_browse import BadCursor, BrowseQuery
+from storage.repo_workflow import WorkflowState
+from vigil.api.deps import Principal, State, Viewer, check_camera
+from vigil.api.schemas import (
+    AuditOut,
+    IncidentDetailOut,
+    IncidentOut,
+    IncidentPage,
+    MediaOut,
+    ReportOut,
+    TimelineOut,
+)
+
+router = APIRouter(prefix="/api", tags=["incidents"])
+
+#: Most rows one export returns.
+EXPORT_MAX_ROWS = 100_000
+
+
+def _query(
+    principal: Principal,
+    *,
+    camera: str | None,
+    event_type: str | None,
+    status_: str | None,
+    state: WorkflowState | None,
+    severity: str | None,
+    zone: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    sort: Literal["newest", "oldest"],
+    limit: int,
+    cursor: str | None,
+) -> BrowseQuery:
+    return BrowseQuery(
+        where=IncidentFilter(
+            camera=camera,
+            event_type=event_type,
+            status=status_,
+            since_ts_s=None if since is None else since.timestamp(),
+            until_ts_s=None if until is None else until.timestamp(),
+        ),
+        cameras=principal.cameras,
+        workflow_state=None if state is None else state.value,
+        severity=severity,
+        zone=zone,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+Camera = Annotated[str | None, Query(max_length=64, description="Camera id.")]
+EventType = Annotated[str | None, Query(alias="type", max_length=32, description="Event type.")]
+Status = Annotated[
+    str | None, Query(alias="status", max_length=16, description="Detector status (open, closed).")
+]
+StateQ = Annotated[WorkflowState | None, Query(description="Workflow state.")]
+Severity = Annotated[
+    Literal["low", "medium", "high", "critical"] | None,
+    Query(description="Newest report's severity."),
+]
+Zone = Annotated[str | None, Query(max_length=128)]
+Since = Annotated[datetime | None, Query(description="Opened at or after (ISO 8601).")]
+Until = Annotated[datetime | None, Query(description="Opened before (ISO 8601).")]
+Sort = Annotated[Literal["newest", "oldest"], Query()]
+
+
+@router.get("/incidents", response_model=IncidentPage)
+def list_incidents(
+    principal: Viewer,
+    state: State,
+    camera: Camera = None,
+    event_type: EventType = None,
+    status_: Status = None,
+    workflow: StateQ = None,
+    severity: Severity = None,
+    zone: Zone = None,
+    since: Since = None,
+    until: Until = None,
+    sort: Sort = "newest",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> IncidentPage:
+    """Incidents the caller may see, filtered, sorted, one page at a time."""
+    q = _query(
+        principal,
+        camera=camera,
+        event_type=event_type,
+        status_=status_,
+        state=workflow,
+        severity=severity,
+        zone=zone,
+        since=since,
+        until=until,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    try:
+        page, nxt = state.ops.browse(q)
+    except BadCursor as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+    return IncidentPage(items=[IncidentOut.of(r, v) for r, v in page], next_cursor=nxt)
+
+
+def _export_rows(state: State, q: BrowseQuery) -> Iterator[IncidentOut]:
+    sent = 0
+    while sent < EXPORT_MAX_ROWS:
+        page, nxt = state.ops.browse(q)
+        for rec, view in page:
+            yield IncidentOut.of(rec, view)
+        sent += len(page)
+        if nxt is None:
+            return
+        q = dataclasses.replace(q, cursor=nxt)
+
+
+_CSV_FIELDS = [
+    "id",
+    "camera_id",
+    "event_type",
+    "status",
+    "opened_at",
+    "closed_at",
+    "peak_score",
+    "zone",
+    "severity",
+    "title",
+    "workflow_state",
+    "disposition",
+    "owner",
+]
+
+
+def _csv(rows: Iterator[IncidentOut]) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(_CSV_FIELDS)
+    yield buf.getvalue()
+    buf.seek(0)
+    buf.truncate()
+    for r in rows:
+        writer.writerow(
+            [
+                r.id,
+                r.camera_id,
+                r.event_type,
+                r.status,
+                r.opened_at.isoformat(),
+                r.closed_at.isoformat() if r.closed_at else "",
+                f"{r.peak_score:.3f}",
+                r.zone or "",
+                r.severity or "",
+                r.title or "",
+                r.workflow.state,
+                r.workflow.disposition or "",
+                r.workflow.owner or "",
+            ]
+        )
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+
+
+def _json(rows: Iterator[IncidentOut]) -> Iterator[str]:
+    yield "["
+    for i, r in enumerate(rows):
+        yield ("," if i else "") + r.model_dump_json()
+    yield "]\n"
+
+
+@router.get("/incidents/export")
+def export_incidents(
+    principal: Viewer,
+    state: State,
+    format: Annotated[Literal["csv", "json"], Query()] = "csv",
+    camera: Camera = None,
+    event_type: EventType = None,
+    status_: Status = None,
+    workflow: StateQ = None,
+    severity: Severity = None,
+    zone: Zone = None,
+    since: Since = None,
+    until: Until = None,
+    sort: Sort = "newest",
+) -> StreamingResponse:
+    """Every incident the filters select (at most 100,000), as CSV or a JSON array."""
+    q = _query(
+        principal,
+        camera=camera,
+        event_type=event_type,
+        status_=status_,
+        state=workflow,
+        severity=severity,
+        zone=zone,
+        since=since,
+        until=until,
+        sort=sort,
+        limit=500,
+        cursor=None,
+    )
+    rows = _export_rows(state, q)
+    if format == "csv":
+        return StreamingResponse(
+            _csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="incidents.csv"'},
+        )
+    return StreamingResponse(
+        _json(rows),
+        media_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="incidents.json"'},
+    )
+
+
+def _not_found(incident_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id!r}")
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
+def get_incident(
+    incident_id: Annotated[str, ...], principal: Viewer, state: State
+) -> IncidentDetailOut:
+    """One incident with timeline, reports, workflow history, media and procedure."""
+    found = state.ops.incident(incident_id)
+    if found is None or not principal.can_see(found[0].incident.camera_id):
+        raise _not_found(incident_id)
+    detail, view, trail = found
+    base = IncidentOut.of(detail.incident, view)
+    return IncidentDetailOut(
+        **base.model_dump(),
+        timeline=[TimelineOut.of(u) for u in detail.updates],
+        reports=[ReportOut.of(r) for r in detail.reports],
+        media=[MediaOut.of(i, m) for i, m in state.ops.media_ids(incident_id)],
+        history=[AuditOut.of(e) for e in trail],
+        procedure=state.config.api.procedure(detail.incident.event_type, detail.incident.zone),
+    )
+
+
+@router.get("/media/{media_id}", response_class=FileResponse)
+def get_media(media_id: int, principal: Viewer, state: State) -> FileResponse:
+    """A keyframe or clip by its id (HTTP range requests work for clips)."""
+    found = state.ops.media(media_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no media {media_id}")
+    ref, camera_id = found
+    check_camera(principal, camera_id)
+    root = state.media_dir.resolve()
+    path = (root / ref.path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"media {media_id} is not on disk")
+    return FileResponse(path, media_type=ref.content_type)

@@ -1,0 +1,60 @@
+"""Health, readiness and the cameras."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from storage.db import SchemaState, schema_state
+from vigil.api.deps import State, Viewer
+from vigil.api.schemas import CameraOut, Health, iso
+
+router = APIRouter(prefix="/api", tags=["system"])
+
+
+@router.get("/health", response_model=Health)
+def health() -> Health:
+    """Liveness: the process answers (no auth)."""
+    return Health(status="ok")
+
+
+@router.get("/ready", response_model=Health, responses={503: {"model": Health}})
+def ready(state: State, _principal: Viewer) -> Health | JSONResponse:
+    """Readiness: the database answers, its schema is current, the pipeline runs (if here)."""
+    checks: dict[str, str] = {}
+    try:
+        current = schema_state(state.ops.store.engine)
+        checks["database"] = "ok"
+        checks["schema"] = "ok" if current is SchemaState.CURRENT else current.value
+    except Exception as exc:  # any failure means not ready; say which
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if state.app is not None:
+        checks["pipeline"] = "running" if state.app.running else "stopped"
+    ok = all(v in ("ok", "running") for v in checks.values())
+    body = Health(status="ok" if ok else "unavailable", checks=checks)
+    return body if ok else JSONResponse(body.model_dump(), status_code=503)
+
+
+@router.get("/cameras", response_model=list[CameraOut])
+def cameras(state: State, principal: Viewer) -> list[CameraOut]:
+    """The cameras the caller may see, with live state when the pipeline runs here."""
+    live = {}
+    if state.app is not None:
+        live = {lane.camera_id: lane for lane in state.app.lanes()}
+    out = []
+    for camera_id, name, url in state.ops.cameras():
+        if not principal.can_see(camera_id):
+            continue
+        lane = live.get(camera_id)
+        st = None if lane is None or lane.status is None else lane.status
+        out.append(
+            CameraOut(
+                id=camera_id,
+                name=name,
+                url=url,
+                state=None if st is None else st.state.value,
+                reason=None if st is None else st.reason,
+                snoozed_until=iso(state.ops.snoozed_until(camera_id)),
+            )
+        )
+    return out

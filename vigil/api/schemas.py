@@ -1,0 +1,286 @@
+"""API request and response models (separate from the table models and read models)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from storage.records import IncidentRecord, MediaRef, ReportRecord, UpdateRecord
+from storage.repo_workflow import MAX_NOTE_CHARS, AuditEntry, Disposition, WorkflowView
+
+
+def iso(ts_s: float | None) -> datetime | None:
+    """A Unix time as an aware UTC datetime."""
+    return None if ts_s is None else datetime.fromtimestamp(ts_s, tz=UTC)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class LoginIn(BaseModel):
+    """A browser login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class MeOut(_Out):
+    """Who the caller is."""
+
+    name: str
+    role: str
+    kind: str
+    cameras: list[str] | None
+
+
+class WorkflowOut(_Out):
+    """The operators' state of an incident."""
+
+    state: str
+    disposition: str | None
+    owner: str | None
+    updated_at: datetime | None
+    escalated_at: datetime | None
+
+    @classmethod
+    def of(cls, view: WorkflowView) -> WorkflowOut:
+        """From the store's view."""
+        return cls(
+            state=view.state.value,
+            disposition=None if view.disposition is None else view.disposition.value,
+            owner=view.owner,
+            updated_at=iso(view.updated_ts_s),
+            escalated_at=iso(view.escalated_ts_s),
+        )
+
+
+class IncidentOut(_Out):
+    """One incident as a list shows it."""
+
+    id: str
+    camera_id: str
+    camera_name: str
+    event_type: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    last_at: datetime
+    peak_score: float
+    zone: str | None
+    version: int
+    severity: str | None
+    title: str | None
+    workflow: WorkflowOut
+
+    @classmethod
+    def of(cls, rec: IncidentRecord, view: WorkflowView) -> IncidentOut:
+        """From the store's records."""
+        return cls(
+            id=rec.incident_id,
+            camera_id=rec.camera_id,
+            camera_name=rec.camera_name,
+            event_type=rec.event_type,
+            status=rec.status,
+            opened_at=iso(rec.opened_ts_s) or datetime.now(UTC),
+            closed_at=iso(rec.closed_ts_s),
+            last_at=iso(rec.last_ts_s) or datetime.now(UTC),
+            peak_score=rec.peak_score,
+            zone=rec.zone,
+            version=rec.version,
+            severity=None if rec.severity is None else rec.severity.value,
+            title=rec.title,
+            workflow=WorkflowOut.of(view),
+        )
+
+
+class IncidentPage(_Out):
+    """A page of incidents; ``next_cursor`` fetches the next one."""
+
+    items: list[IncidentOut]
+    next_cursor: str | None
+
+
+class ReportOut(_Out):
+    """A report of an incident."""
+
+    seq: int
+    incident_version: int
+    title: str
+    summary: str
+    severity: str
+    action: str
+    backend: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, r: ReportRecord) -> ReportOut:
+        """From the store's record."""
+        return cls(
+            seq=r.seq,
+            incident_version=r.incident_version,
+            title=r.title,
+            summary=r.summary,
+            severity=r.severity.value,
+            action=r.action,
+            backend=r.backend,
+            created_at=iso(r.created_ts_s) or datetime.now(UTC),
+        )
+
+
+class TimelineOut(_Out):
+    """One step of an incident's detector timeline."""
+
+    version: int
+    kind: str
+    at: datetime
+    status: str
+    score: float
+    peak_score: float
+
+    @classmethod
+    def of(cls, u: UpdateRecord) -> TimelineOut:
+        """From the store's record."""
+        return cls(
+            version=u.version,
+            kind=u.kind,
+            at=iso(u.ts_s) or datetime.now(UTC),
+            status=u.status,
+            score=u.score,
+            peak_score=u.peak_score,
+        )
+
+
+class MediaOut(_Out):
+    """A keyframe or clip, fetched from ``url``."""
+
+    id: int
+    kind: str
+    content_type: str
+    at: datetime
+    bytes: int
+    width: int | None
+    height: int | None
+    duration_s: float | None
+    url: str
+
+    @classmethod
+    def of(cls, media_id: int, m: MediaRef) -> MediaOut:
+        """From the store's record."""
+        return cls(
+            id=media_id,
+            kind=m.kind,
+            content_type=m.content_type,
+            at=iso(m.ts_s) or datetime.now(UTC),
+            bytes=m.bytes,
+            width=m.width,
+            height=m.height,
+            duration_s=m.duration_s,
+            url=f"/api/media/{media_id}",
+        )
+
+
+class AuditOut(_Out):
+    """One entry of the audit trail."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    note: str | None
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditOut:
+        """From the store's record."""
+        return cls(
+            seq=e.seq,
+            at=iso(e.ts_s) or datetime.now(UTC),
+            actor=e.actor,
+            action=e.action,
+            before=e.before,
+            after=e.after,
+            note=e.note,
+        )
+
+
+class IncidentDetailOut(IncidentOut):
+    """One incident in full."""
+
+    timeline: list[TimelineOut]
+    reports: list[ReportOut]
+    media: list[MediaOut]
+    history: list[AuditOut]
+    procedure: str | None
+
+
+class NoteIn(BaseModel):
+    """An optional note with an action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+
+
+class RequiredNoteIn(BaseModel):
+    """A note."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
+
+
+class ResolveIn(BaseModel):
+    """Resolving an incident."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    disposition: Disposition
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+
+
+class AssignIn(BaseModel):
+    """Giving an incident to an owner (None: nobody)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    owner: str | None = Field(None, min_length=1, max_length=64)
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+
+
+class SnoozeIn(BaseModel):
+    """Holding back a camera's alerts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: float = Field(gt=0, le=7 * 24 * 60)
+
+
+class SnoozeOut(_Out):
+    """Until when a camera is snoozed."""
+
+    camera_id: str
+    until: datetime
+
+
+class CameraOut(_Out):
+    """A camera with its live state (when the pipeline runs in this process)."""
+
+    id: str
+    name: str
+    url: str
+    state: str | None
+    reason: str | None
+    snoozed_until: datetime | None
+
+
+class Health(_Out):
+    """Liveness and readiness."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)

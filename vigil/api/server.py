@@ -1,0 +1,106 @@
+"""Serving the API: uvicorn in a thread beside the pipeline (``vigil run``) or alone (``serve``),
+and the escalation loop that raises incidents left ``new`` too long."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from storage.errors import StorageError
+from storage.operator_store import OperatorStore
+from vigil.api.app import create_app
+from vigil.config import VigilConfig
+
+log = logging.getLogger(__name__)
+
+#: How often the escalation loop looks for incidents left ``new`` too long.
+ESCALATE_EVERY_S = 5.0
+
+
+class Escalator:
+    """A thread that escalates incidents nobody acknowledged in time."""
+
+    def __init__(self, ops: OperatorStore, after_s_by_severity: dict[str, float]) -> None:
+        """Escalate by the delays of ``after_s_by_severity``."""
+        self.ops = ops
+        self.after = dict(after_s_by_severity)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vigil-escalator", daemon=True)
+
+    def start(self) -> None:
+        """Start the loop (nothing to do when no severity escalates)."""
+        if self.after:
+            self._thread.start()
+
+    def tick(self) -> int:
+        """Escalate what is due now; returns how many."""
+        entries = self.ops.escalate_due(self.after)
+        for entry in entries:
+            log.warning("escalated an incident left new (%s)", entry.after)
+        return len(entries)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(ESCALATE_EVERY_S):
+            try:
+                self.tick()
+            except StorageError as exc:
+                log.warning("escalation check failed (will retry): %s", exc)
+
+    def stop(self) -> None:
+        """Stop the loop."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+
+class ApiServer:
+    """uvicorn serving the API on ``api.bind``, plus the escalator; start/stop in order."""
+
+    def __init__(
+        self, ops: OperatorStore, config: VigilConfig, *, media_dir: Path, pipeline: Any = None
+    ) -> None:
+        """Prepare the server (nothing listens until ``start``)."""
+        self.config = config
+        self.app = create_app(ops, config, media_dir=media_dir, pipeline=pipeline)
+        self.escalator = Escalator(ops, config.api.escalate_after_s)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                self.app,
+                host=config.api.host,
+                port=config.api.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+        )
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Where the service answers."""
+        host = self.config.api.host
+        shown = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+        return f"http://{shown}:{self.config.api.port}"
+
+    def start(self) -> None:
+        """Listen in a background thread; raises ``OSError`` if the port cannot be bound."""
+        self._thread = threading.Thread(target=self._server.run, name="vigil-api", daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise OSError(f"the API could not listen on {self.config.api.bind}")
+            self._thread.join(timeout=0.05)
+        self.escalator.start()
+        log.info("API listening on %s", self.url)
+
+    def stop(self) -> None:
+        """Stop escalating and serving (open live feeds are closed)."""
+        self.escalator.stop()
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None

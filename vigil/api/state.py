@@ -1,0 +1,62 @@
+"""What the API's endpoints share: the stores, the config, the running pipeline (if any)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storage.operator_store import OperatorStore
+from vigil.config import VigilConfig
+
+
+class LoginLimiter:
+    """Counts failed logins per (user, address); too many in a window locks that pair out."""
+
+    def __init__(self, attempts: int, window_s: float) -> None:
+        """Allow ``attempts`` failures per ``window_s`` seconds."""
+        self.attempts = attempts
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def locked_for(self, user: str, address: str) -> float:
+        """Seconds until this pair may try again (0 when it may now)."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._recent((user, address), now)
+            return max(0.0, q[0] + self.window_s - now) if len(q) >= self.attempts else 0.0
+
+    def failed(self, user: str, address: str) -> None:
+        """Count one failed login."""
+        now = time.monotonic()
+        with self._lock:
+            self._recent((user, address), now).append(now)
+
+    def succeeded(self, user: str, address: str) -> None:
+        """Forget the failures of a pair that logged in."""
+        with self._lock:
+            self._failures.pop((user, address), None)
+
+
+@dataclass
+class ApiState:
+    """Shared by every request (``request.app.state.vigil``)."""
+
+    ops: OperatorStore
+    config: VigilConfig
+    media_dir: Path
+    #: the running ``App`` when the pipeline runs in this process (``vigil run``), else None
+    app: Any = None
+    limiter: LoginLimiter = field(default_factory=lambda: LoginLimiter(5, 300.0))
+    #: connected live-feed clients (a one-element list so generators can count in place)
+    sse_clients: list[int] = field(default_factory=lambda: [0])
