@@ -1,4 +1,7 @@
-"""Bus messages (JSON) for incidents and reports; JSON Schemas in ``docs/schemas/``.
+"""Bus messages (JSON) for incidents and reports, built from the store's records.
+
+Their shape is the models of ``storage.message_models``; the JSON Schemas in
+``docs/schemas/`` are generated from them (``python -m storage.schemas``).
 
 Every message carries ``schema_version``, ``incident_id`` and ``version``: consumers drop
 duplicates by ``(incident_id, version)`` per topic. On the reports topic ``version`` counts the
@@ -12,13 +15,37 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast, overload
 
 from detectors.types import IncidentUpdate
+from storage.message_models import (
+    SCHEMA_VERSION,
+    ContentType,
+    IncidentMessage,
+    MediaRefMessage,
+    ReportMessage,
+    ReportPart,
+    ScorePart,
+    StatusName,
+)
 from storage.records import MediaRef, ReportRecord
 
-#: Bumped on any incompatible change of the message shape.
-SCHEMA_VERSION = 1
+__all__ = [
+    "INCIDENTS",
+    "MAX_TEXT_CHARS",
+    "REPORTS",
+    "SCHEMA_VERSION",
+    "TOPICS",
+    "build_incident_message",
+    "build_report_message",
+    "cues_dict",
+    "encode",
+    "incident_message",
+    "iso_utc",
+    "media_ref_message",
+    "report_message",
+    "topic_name",
+]
 
 #: Topic suffixes; the full topic is ``<prefix>.<suffix>``.
 INCIDENTS = "incidents"
@@ -31,6 +58,14 @@ TOPICS = (INCIDENTS, REPORTS, ACTIONS)
 def topic_name(prefix: str, suffix: str) -> str:
     """The Kafka topic for a suffix, e.g. ``vigil.incidents``."""
     return f"{prefix}.{suffix}"
+
+
+@overload
+def iso_utc(ts_s: float) -> str: ...
+@overload
+def iso_utc(ts_s: None) -> None: ...
+@overload
+def iso_utc(ts_s: float | None) -> str | None: ...
 
 
 def iso_utc(ts_s: float | None) -> str | None:
@@ -59,19 +94,74 @@ def _finite(name: str, value: float) -> float:
     return v
 
 
-def _report_part(report: ReportRecord) -> dict[str, Any]:
-    return {
-        "seq": report.seq,
-        "incident_version": report.incident_version,
-        "title": _clip(report.title),
-        "summary": _clip(report.summary),
-        "severity": report.severity.value,
-        "action": _clip(report.action),
-        "text": _clip(report.text),
-        "backend": report.backend,
-        "model": report.model,
-        "fallback_used": report.fallback_used,
-    }
+def _report_part(report: ReportRecord) -> ReportPart:
+    return ReportPart.model_construct(
+        seq=report.seq,
+        incident_version=report.incident_version,
+        title=_clip(report.title),
+        summary=_clip(report.summary),
+        severity=report.severity.value,
+        action=_clip(report.action),
+        text=_clip(report.text),
+        backend=report.backend,
+        model=report.model,
+        fallback_used=report.fallback_used,
+    )
+
+
+def media_ref_message(ref: MediaRef) -> MediaRefMessage:
+    """A stored media reference as messages carry it."""
+    return MediaRefMessage.model_construct(
+        kind=ref.kind,
+        path=ref.path,
+        content_type=cast(ContentType, ref.content_type),  # as stored, unchecked
+        ts_s=ref.ts_s,
+        bytes=ref.bytes,
+        width=ref.width,
+        height=ref.height,
+        duration_s=ref.duration_s,
+    )
+
+
+def build_incident_message(
+    *,
+    update: IncidentUpdate,
+    status: str,
+    camera_name: str,
+    report: ReportRecord | None,
+    media: Sequence[MediaRef],
+) -> IncidentMessage:
+    """The ``<prefix>.incidents`` message for one incident update, as a model."""
+    return IncidentMessage.model_construct(
+        schema_version=SCHEMA_VERSION,
+        message_type="incident",
+        incident_id=update.incident_id,
+        version=update.version,
+        update_kind=update.kind.value,
+        camera_id=update.camera_id,
+        camera_name=camera_name,
+        event_type=update.event_type,
+        status=cast(StatusName, status),  # as stored, unchecked
+        zone=update.zone,
+        ts_s=_finite("ts_s", update.ts_s),
+        opened_ts_s=_finite("opened_ts_s", update.opened_ts_s),
+        closed_ts_s=(
+            None if update.closed_ts_s is None else _finite("closed_ts_s", update.closed_ts_s)
+        ),
+        opened_at=iso_utc(update.opened_ts_s),
+        closed_at=iso_utc(update.closed_ts_s),
+        duration_s=_finite("duration_s", update.duration_s),
+        offset_s=round(_finite("offset_s", max(0.0, update.onset_pts_s)), 3),
+        score=ScorePart.model_construct(
+            current=_finite("score", update.score),
+            peak=_finite("peak_score", update.peak_score),
+            mean=_finite("mean_score", update.mean_score),
+        ),
+        cues=cues_dict(update.cues),
+        close_reason=update.close_reason,
+        report=None if report is None else _report_part(report),
+        media=[media_ref_message(m) for m in media],
+    )
 
 
 def incident_message(
@@ -83,36 +173,43 @@ def incident_message(
     media: Sequence[MediaRef],
 ) -> dict[str, Any]:
     """The ``<prefix>.incidents`` message for one incident update."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "message_type": "incident",
-        "incident_id": update.incident_id,
-        "version": update.version,
-        "update_kind": update.kind.value,
-        "camera_id": update.camera_id,
-        "camera_name": camera_name,
-        "event_type": update.event_type,
-        "status": status,
-        "zone": update.zone,
-        "ts_s": _finite("ts_s", update.ts_s),
-        "opened_ts_s": _finite("opened_ts_s", update.opened_ts_s),
-        "closed_ts_s": (
-            None if update.closed_ts_s is None else _finite("closed_ts_s", update.closed_ts_s)
-        ),
-        "opened_at": iso_utc(update.opened_ts_s),
-        "closed_at": iso_utc(update.closed_ts_s),
-        "duration_s": _finite("duration_s", update.duration_s),
-        "offset_s": round(_finite("offset_s", max(0.0, update.onset_pts_s)), 3),
-        "score": {
-            "current": _finite("score", update.score),
-            "peak": _finite("peak_score", update.peak_score),
-            "mean": _finite("mean_score", update.mean_score),
-        },
-        "cues": cues_dict(update.cues),
-        "close_reason": update.close_reason,
-        "report": None if report is None else _report_part(report),
-        "media": [m.to_message() for m in media],
-    }
+    msg = build_incident_message(
+        update=update, status=status, camera_name=camera_name, report=report, media=media
+    )
+    return msg.model_dump()
+
+
+def build_report_message(
+    *,
+    report: ReportRecord,
+    incident_id: str,
+    camera_id: str,
+    event_type: str,
+    media: Sequence[MediaRef],
+) -> ReportMessage:
+    """The ``<prefix>.reports`` message for one stored report, as a model."""
+    return ReportMessage.model_construct(
+        schema_version=SCHEMA_VERSION,
+        message_type="report",
+        incident_id=incident_id,
+        version=report.seq,
+        incident_version=report.incident_version,
+        camera_id=camera_id,
+        event_type=event_type,
+        ts_s=report.created_ts_s,
+        created_at=iso_utc(report.created_ts_s),
+        title=_clip(report.title),
+        summary=_clip(report.summary),
+        severity=report.severity.value,
+        action=_clip(report.action),
+        text=_clip(report.text),
+        backend=report.backend,
+        model=report.model,
+        latency_s=_finite("latency_s", report.latency_s),
+        fallback_used=report.fallback_used,
+        fallback_reason=report.fallback_reason,
+        media=[media_ref_message(m) for m in media],
+    )
 
 
 def report_message(
@@ -124,28 +221,14 @@ def report_message(
     media: Sequence[MediaRef],
 ) -> dict[str, Any]:
     """The ``<prefix>.reports`` message for one stored report."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "message_type": "report",
-        "incident_id": incident_id,
-        "version": report.seq,
-        "incident_version": report.incident_version,
-        "camera_id": camera_id,
-        "event_type": event_type,
-        "ts_s": report.created_ts_s,
-        "created_at": iso_utc(report.created_ts_s),
-        "title": _clip(report.title),
-        "summary": _clip(report.summary),
-        "severity": report.severity.value,
-        "action": _clip(report.action),
-        "text": _clip(report.text),
-        "backend": report.backend,
-        "model": report.model,
-        "latency_s": _finite("latency_s", report.latency_s),
-        "fallback_used": report.fallback_used,
-        "fallback_reason": report.fallback_reason,
-        "media": [m.to_message() for m in media],
-    }
+    msg = build_report_message(
+        report=report,
+        incident_id=incident_id,
+        camera_id=camera_id,
+        event_type=event_type,
+        media=media,
+    )
+    return msg.model_dump()
 
 
 def cues_dict(cues: Mapping[str, float]) -> dict[str, float]:

@@ -39,16 +39,9 @@ class MediaRef:
 
     def to_message(self) -> dict[str, Any]:
         """The JSON form used in bus messages."""
-        return {
-            "kind": self.kind,
-            "path": self.path,
-            "content_type": self.content_type,
-            "ts_s": self.ts_s,
-            "bytes": self.bytes,
-            "width": self.width,
-            "height": self.height,
-            "duration_s": self.duration_s,
-        }
+        from storage.messages import media_ref_message  # messages builds on these records
+
+        return media_ref_message(self).model_dump()
 
 
 @dataclass(frozen=True, slots=True)
