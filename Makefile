@@ -20,7 +20,8 @@ APT_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base 
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint format check-format typecheck unit bench system-deps services clean lock
+.PHONY: demo test lint format check-format typecheck unit bench system-deps services clean lock \
+	schemas
 
 # Installs exactly the lock (packages not in it are removed), then Vigil itself without
 # resolving anything; redone whenever pyproject.toml or the lock changes.
@@ -81,6 +82,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# docs/schemas/*.json from the message models (storage/message_models.py); a test checks that
+# the committed files are what this writes.
+schemas: $(STAMP)
+	$(BIN)/python -m storage.schemas
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"

@@ -1,17 +1,24 @@
-"""Every message Vigil writes validates against the JSON Schemas in docs/schemas."""
+"""Every message Vigil writes validates against the JSON Schemas in docs/schemas, and those
+schemas are what ``python -m storage.schemas`` generates from the message models."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import select
 from storage_testkit import assert_valid_message
 from storage_workload import make_report, make_update
 
 from detectors.types import UpdateKind
 from reports.types import Severity
+from storage import schemas
+from storage.message_models import IncidentMessage, ReportMessage
 from storage.messages import SCHEMA_VERSION, iso_utc
 from storage.models import OutboxRow
 from storage.records import MediaRef
@@ -24,7 +31,8 @@ def _payloads(store: Store) -> list[tuple[str, dict]]:  # type: ignore[type-arg]
         return [(t, json.loads(p)) for t, p in rows]
 
 
-def test_every_message_of_a_varied_history_validates(store: Store) -> None:
+def _record_varied_history(store: Store) -> None:
+    """Opens, media, reports of every severity, operator statuses and closes of two incidents."""
     store.record(make_update("i-1", 1, zone="dock"), report=make_report("i-1", 1))
     store.add_media(
         MediaRef(
@@ -66,6 +74,9 @@ def test_every_message_of_a_varied_history_validates(store: Store) -> None:
     store.add_feedback(incident_id="i-2", action="false_alarm")
     store.record(make_update("i-2", 2, camera_id="cam-b", closed=True))
 
+
+def test_every_message_of_a_varied_history_validates(store: Store) -> None:
+    _record_varied_history(store)
     payloads = _payloads(store)
     assert len(payloads) == 1 + 1 + 1 + 1 + len(Severity) + 2
     for topic, msg in payloads:
@@ -96,3 +107,42 @@ def test_the_schemas_reject_malformed_messages(store: Store, topic: str, mutate:
     mutate(msg)  # type: ignore[operator]
     with pytest.raises(AssertionError, match="invalid"):
         assert_valid_message(topic, msg)
+
+
+def test_every_message_of_a_varied_history_validates_against_the_models(store: Store) -> None:
+    _record_varied_history(store)
+    models: dict[str, type[BaseModel]] = {"incidents": IncidentMessage, "reports": ReportMessage}
+    for topic, msg in _payloads(store):
+        assert models[topic].model_validate(msg).model_dump() == msg
+
+
+def test_the_committed_schemas_are_the_generated_ones(tmp_path: Path) -> None:
+    committed = sorted(p.name for p in schemas.SCHEMA_DIR.glob("*.json"))
+    assert committed == sorted(schemas.SCHEMAS), "a schema file without a model, or vice versa"
+    assert schemas.stale() == [], "docs/schemas is out of date: run `make schemas`"
+    assert schemas.main(["--out", str(tmp_path)]) == 0
+    for name in schemas.SCHEMAS:
+        written = (tmp_path / name).read_bytes()
+        assert written == (schemas.SCHEMA_DIR / name).read_bytes(), name
+        assert written.endswith(b"}\n")
+    assert schemas.write(tmp_path) == []  # regenerating changes nothing
+    assert schemas.main(["--check", "--out", str(tmp_path)]) == 0
+    run = subprocess.run(
+        [sys.executable, "-m", "storage.schemas", "--check"],
+        cwd=schemas.SCHEMA_DIR.parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_a_stale_schema_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    schemas.write(tmp_path)
+    name = "media-ref.v1.json"
+    (tmp_path / name).write_text((tmp_path / name).read_text().replace("clip", "film"))
+    assert schemas.stale(tmp_path) == [name]
+    assert schemas.main(["--check", "--out", str(tmp_path)]) == 1
+    assert "media-ref.v1.json is out of date" in capsys.readouterr().err
+    assert schemas.write(tmp_path) == [tmp_path / name]
+    assert schemas.stale(tmp_path) == []
