@@ -108,6 +108,13 @@ def demo(
         ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show INFO logs.")] = False,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve/--no-serve",
+            help="Then serve the operator API on the results until Ctrl-C (with a demo login).",
+        ),
+    ] = True,
 ) -> None:
     """Run the demo: generated clip, embedded defaults, faster than real time."""
     cfg = _load(config, check_paths=True)
@@ -120,6 +127,60 @@ def demo(
     _print_incidents(cfg)
     typer.echo(f"database: {mask_url(db_url)} ({db_path.resolve()})")
     typer.echo(f"try: vigil incidents list -c {config}")
+    if serve:
+        _serve(cfg)
+
+
+#: The demo's login (its password is new at every run and printed).
+DEMO_USER = "demo"
+
+
+def _demo_login(ops: Any) -> str:
+    """Create (or reset) the demo operator and return its new password."""
+    from vigil.auth import generate_password, hash_password
+
+    password = generate_password()
+    if ops.user_with_hash(DEMO_USER) is None:
+        ops.add_user(
+            name=DEMO_USER, role="operator", password_hash=hash_password(password), cameras=None
+        )
+    else:
+        ops.set_password(DEMO_USER, hash_password(password))
+    return password
+
+
+def _serve(cfg: VigilConfig) -> None:
+    """Serve the API over the demo's database until Ctrl-C / SIGTERM."""
+    import signal
+    import threading
+
+    from storage.operator_store import OperatorStore
+    from vigil.cli_serve import start_api
+
+    store = _open_store(cfg)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    server = start_api(cfg, store)
+    if server is None:
+        store.close()
+        typer.echo(f"error: could not serve the API on {cfg.api.bind}", err=True)
+        raise typer.Exit(1)
+    password = _demo_login(OperatorStore(store))
+    typer.echo(
+        f"\nVigil API: {server.url}/api/docs  (OpenAPI {server.url}/api/openapi.json)\n"
+        f"log in as {DEMO_USER} / {password}:\n"
+        f"  curl -c cookies -H 'content-type: application/json' "
+        f'-d \'{{"username":"{DEMO_USER}","password":"{password}"}}\' '
+        f"{server.url}/api/auth/login\n"
+        f"  curl -b cookies {server.url}/api/incidents\n"
+        "Ctrl-C stops."
+    )
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        store.close()
 
 
 def _needs_generating(clip: Path, seed: int) -> bool:

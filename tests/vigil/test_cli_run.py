@@ -234,7 +234,7 @@ def demo_history(tmp_path_factory: pytest.TempPathFactory, scene_clip: Any) -> P
         media=d / "media",
         cameras=[{"id": "cam", "url": scene_clip("demo", 0), "fps": 2}],
     )
-    proc = run_vigil("demo", "-c", str(cfg))
+    proc = run_vigil("demo", "--no-serve", "-c", str(cfg))
     assert proc.returncode == 0, proc.stderr
     return cfg
 

@@ -47,7 +47,7 @@ def test_demo_refuses_a_users_data_and_deletes_nothing(
 ) -> None:
     config = _user_config(tmp_path, scene_clip("demo", 0))
     _user_data(tmp_path)
-    proc = run_vigil("demo", "-c", str(config), cwd=tmp_path)
+    proc = run_vigil("demo", "--no-serve", "-c", str(config), cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "the demo did not create" in proc.stderr and "--reset" in proc.stderr
     assert (tmp_path / "db" / "vigil.db").exists()
@@ -61,7 +61,7 @@ def test_demo_refuses_a_media_dir_with_an_operators_file_even_with_reset(
     _user_data(tmp_path)
     note = tmp_path / "media" / "README-operator.txt"
     note.write_text("do not delete")
-    proc = run_vigil("demo", "-c", str(config), "--reset", cwd=tmp_path)
+    proc = run_vigil("demo", "--no-serve", "-c", str(config), "--reset", cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert f"{config}:3 storage.media_dir:" in proc.stderr
     assert "README-operator.txt" in proc.stderr
@@ -75,13 +75,13 @@ def test_demo_reset_then_resets_its_own_data_without_asking(
 ) -> None:
     config = _user_config(tmp_path, scene_clip("demo", 0))
     _user_data(tmp_path)
-    proc = run_vigil("demo", "-c", str(config), "--reset", cwd=tmp_path)
+    proc = run_vigil("demo", "--no-serve", "-c", str(config), "--reset", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not (tmp_path / "media" / OWN_KEYFRAME).exists()
     first = _incident_count(proc.stdout)
     assert first >= 1
     # The data is now the demo's own: the next run resets it without --reset ...
-    proc = run_vigil("demo", "-c", str(config), cwd=tmp_path)
+    proc = run_vigil("demo", "--no-serve", "-c", str(config), cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # ... and starts from an empty database (same clip, same incidents, not twice as many).
     assert _incident_count(proc.stdout) == first
