@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 #: How often the escalation loop looks for incidents left ``new`` too long.
 ESCALATE_EVERY_S = 5.0
+#: How long a stop waits for each of the API's threads (the whole stop budget is 4.5 s).
+STOP_WAIT_S = 1.0
 
 
 class Escalator:
@@ -54,7 +56,8 @@ class Escalator:
         """Stop the loop."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=10)
+            # a check stuck on a hung database must not hold up the stop (daemon thread)
+            self._thread.join(timeout=STOP_WAIT_S)
 
 
 class ApiServer:
@@ -75,6 +78,7 @@ class ApiServer:
                 log_level="warning",
                 access_log=False,
                 lifespan="off",
+                timeout_graceful_shutdown=1,
             )
         )
         self._thread: threading.Thread | None = None
@@ -102,5 +106,8 @@ class ApiServer:
         self.escalator.stop()
         self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            # requests stuck on a hung database are left behind (daemon threads)
+            self._thread.join(timeout=STOP_WAIT_S)
+            if self._thread.is_alive():
+                log.warning("API: requests still running at stop were abandoned")
             self._thread = None
