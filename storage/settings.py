@@ -169,5 +169,8 @@ class BusConfig(BaseModel):
         1.0, gt=0, le=60, description="How often the publisher looks for rows without a notify."
     )
     outbox_keep_days: float = Field(
-        7.0, ge=0, le=3650, description="Sent outbox rows are deleted after this many days."
+        7.0,
+        ge=0,
+        le=3650,
+        description="Sent outbox rows and live-feed events are deleted after this many days.",
     )

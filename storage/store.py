@@ -341,9 +341,15 @@ class Store:
         return self._read("counting the outbox", repo.outbox_backlog)
 
     def prune_outbox(self, *, keep_s: float) -> int:
-        """Delete outbox rows sent more than ``keep_s`` seconds ago; returns how many."""
+        """Delete outbox rows sent more than ``keep_s`` seconds ago; returns how many.
+
+        Live-feed events older than ``keep_s`` go too (a client resumes only recent ones).
+        """
+        from storage.repo_live import prune_live_events
+
         cutoff = self._clock() - keep_s
         with self._write("pruning the outbox") as s:
+            prune_live_events(s, before_s=cutoff)
             return repo.prune_outbox(s, sent_before_s=cutoff)
 
     # --- media (retention) ----------------------------------------------------------------
