@@ -290,3 +290,14 @@ class LiveEventRow(Base):
     camera_id: Mapped[str | None] = mapped_column(String(64))
     incident_id: Mapped[str | None] = mapped_column(String(128))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RuntimeCameraRow(Base):
+    """A camera added through the API; ``config`` holds its settings, secrets only as ``${VAR}``."""
+
+    __tablename__ = "runtime_cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_ts_s: Mapped[float] = mapped_column(Double)
+    updated_ts_s: Mapped[float] = mapped_column(Double)

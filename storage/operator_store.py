@@ -7,10 +7,11 @@ at all (a briefly unavailable database refuses it with ``StorageError``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage import repo_auth, repo_browse, repo_live, repo_media, repo_workflow
+from storage import repo_auth, repo_browse, repo_cameras, repo_live, repo_media, repo_workflow
 from storage.records import IncidentDetail, IncidentRecord, MediaRef
 from storage.repo_auth import TokenRecord, UserRecord
 from storage.repo_browse import BrowseQuery
@@ -229,3 +230,29 @@ class OperatorStore:
     def last_event_id(self) -> int:
         """The newest live-feed event id."""
         return self.store._read("reading the live feed", repo_live.last_live_event_id)
+
+    # --- runtime cameras and metrics ------------------------------------------------------
+
+    def runtime_cameras(self) -> list[tuple[str, dict[str, Any]]]:
+        """Cameras added through the API, as (id, stored config)."""
+        return self.store._read("listing runtime cameras", repo_cameras.runtime_cameras)
+
+    def put_runtime_camera(self, camera_id: str, config: dict[str, Any]) -> None:
+        """Keep (insert or replace) a runtime camera's config."""
+        with self.store._write(f"saving camera {camera_id!r}") as s:
+            repo_cameras.put_runtime_camera(
+                s, camera_id=camera_id, config=config, now_s=self.now_s()
+            )
+
+    def remove_runtime_camera(self, camera_id: str) -> bool:
+        """Forget a runtime camera; False if there was none."""
+        with self.store._write(f"removing camera {camera_id!r}") as s:
+            return repo_cameras.remove_runtime_camera(s, camera_id=camera_id)
+
+    def incident_counts(self) -> list[tuple[str, str, int]]:
+        """(event_type, status, count) of every incident."""
+        return self.store._read("counting incidents", repo_cameras.incident_counts)
+
+    def report_latency(self) -> list[tuple[str, int, float, float]]:
+        """(backend, reports, mean latency_s, newest latency_s) per report backend."""
+        return self.store._read("reading report latency", repo_cameras.report_latency)

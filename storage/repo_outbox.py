@@ -91,6 +91,14 @@ def outbox_backlog(session: Session) -> int:
     )
 
 
+def oldest_unsent_ts(session: Session) -> float | None:
+    """When the oldest unsent outbox row was written (None when nothing waits)."""
+    value = session.scalar(
+        select(func.min(OutboxRow.created_ts_s)).where(OutboxRow.sent_ts_s.is_(None))
+    )
+    return None if value is None else float(value)
+
+
 def prune_outbox(session: Session, *, sent_before_s: float) -> int:
     """Delete rows sent before ``sent_before_s``; returns how many."""
     res = session.execute(

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from detectors.types import IncidentUpdate
 from reports.types import Report
+from storage import repo_outbox
 from storage import repository as repo
 from storage.db import READ_ONLY, check_connection, ensure_schema, make_engine, mask_db_url
 from storage.errors import (
@@ -339,6 +340,10 @@ class Store:
     def outbox_backlog(self) -> int:
         """Outbox rows waiting to be sent."""
         return self._read("counting the outbox", repo.outbox_backlog)
+
+    def outbox_oldest_unsent_ts(self) -> float | None:
+        """When the oldest unsent outbox row was written (None when nothing waits)."""
+        return self._read("reading the outbox", repo_outbox.oldest_unsent_ts)
 
     def prune_outbox(self, *, keep_s: float) -> int:
         """Delete outbox rows sent more than ``keep_s`` seconds ago; returns how many.
