@@ -35,10 +35,12 @@ from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
 from streamer.state import CameraStatus
 from streamer.supervisor import Supervisor
+from streamer.types import Frame
 from vigil.config import CameraConfig, VigilConfig
 from vigil.incidents import IncidentHandler, Listeners, UpdateCallback
 from vigil.lanes import CameraLane, LaneState, RunStats
 from vigil.pipeline import Pipeline
+from vigil.runtime_cameras import load_runtime_cameras
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,7 @@ class App:
         for cam in self.config.cameras:
             if cam.enabled:
                 self.add_camera(cam)
+        load_runtime_cameras(self)  # those added through the API, kept in the database
 
     # -- cameras ---------------------------------------------------------------------------
 
@@ -276,6 +279,14 @@ class App:
         packets = self.supervisor.packet_buffer(camera_id)  # its clips still need it
         self.supervisor.remove(camera_id)
         self.pipeline.remove(camera_id, packets)
+
+    def watches(self, camera_id: str) -> bool:
+        """True if ``camera_id`` is watched now."""
+        return camera_id in self.pipeline
+
+    def latest_frame(self, camera_id: str) -> Frame | None:
+        """The newest frame processed of a watched camera (None: none yet, or not watched)."""
+        return self.pipeline.latest_frame(camera_id)
 
     def lanes(self) -> list[LaneState]:
         """Every watched camera with its health, newest frame and open incidents."""

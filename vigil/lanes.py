@@ -32,6 +32,10 @@ class RunStats:
     by_camera: dict[str, int] = field(default_factory=dict)
     scorer_errors: int = 0
     bad_frames: int = 0
+    #: seconds spent scoring (all batches), the last batch's size and its seconds
+    score_s: float = 0.0
+    last_batch: int = 0
+    last_score_s: float = 0.0
     #: Updates that could not be accepted durably (journal and database both failed).
     lost: int = 0
 

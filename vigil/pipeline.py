@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from detectors.types import IncidentUpdate
 from engines.types import Scorer, Scores
@@ -83,6 +84,12 @@ class Pipeline:
         lane = self._lanes.get(camera_id)
         return lane.camera if lane is not None else None
 
+    def latest_frame(self, camera_id: str) -> Frame | None:
+        """The newest frame of a watched camera (None: none yet, or not watched)."""
+        with self.lock:
+            lane = self._lanes.get(camera_id)
+            return lane.last_frame if lane is not None else None
+
     def fps_of(self, camera_id: str) -> float | None:
         """The sampling rate of a watched camera."""
         cam = self.camera_of(camera_id)
@@ -141,6 +148,7 @@ class Pipeline:
 
     def _score(self, batch: list[Frame], windows: list[Window]) -> list[Scores] | None:
         assert self.scorer is not None
+        started = time.perf_counter()
         try:
             scores = self.scorer.score_batch(batch, windows)
         except Exception:
@@ -154,6 +162,9 @@ class Pipeline:
                 )
             return None
         self.stats.batches += 1
+        self.stats.last_batch = len(batch)
+        self.stats.last_score_s = time.perf_counter() - started
+        self.stats.score_s += self.stats.last_score_s
         return scores
 
     def _detect(self, batch: list[Frame], scores: list[Scores]) -> None:
