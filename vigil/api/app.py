@@ -12,7 +12,14 @@ from fastapi.responses import JSONResponse
 from storage.errors import StorageError
 from storage.operator_store import OperatorStore
 from vigil import __version__
-from vigil.api import routes_auth, routes_events, routes_incidents, routes_system, routes_workflow
+from vigil.api import (
+    metrics,
+    routes_auth,
+    routes_events,
+    routes_incidents,
+    routes_system,
+    routes_workflow,
+)
 from vigil.api.state import ApiState, LoginLimiter
 from vigil.config import VigilConfig
 
@@ -38,7 +45,15 @@ def create_app(
         app=pipeline,
         limiter=LoginLimiter(config.api.login_attempts, config.api.login_lockout_s),
     )
-    for module in (routes_system, routes_auth, routes_incidents, routes_workflow, routes_events):
+    api.state.vigil.metrics = metrics.registry_for(api.state.vigil)
+    for module in (
+        routes_system,
+        routes_auth,
+        routes_incidents,
+        routes_workflow,
+        routes_events,
+        metrics,
+    ):
         api.include_router(module.router)
 
     @api.exception_handler(StorageError)

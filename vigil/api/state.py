@@ -60,3 +60,5 @@ class ApiState:
     limiter: LoginLimiter = field(default_factory=lambda: LoginLimiter(5, 300.0))
     #: connected live-feed clients (a one-element list so generators can count in place)
     sse_clients: list[int] = field(default_factory=lambda: [0])
+    #: the Prometheus registry of this app (``vigil.api.metrics``), set by ``create_app``
+    metrics: Any = None
