@@ -27,8 +27,12 @@ class CameraSecretError(ValueError):
 
 
 def literal_secrets(url: str) -> bool:
-    """True if a secret of ``url`` (password, secret query value) is not a ``${VAR}`` reference."""
-    return any(_ENV_REF.fullmatch(secret) is None for secret in url_secrets(url))
+    """True if a secret of ``url`` (password, secret query value) is not a bare ``${VAR}``.
+
+    ``${VAR:-default}`` counts as literal: its default would be kept in plain text.
+    """
+    refs = [_ENV_REF.fullmatch(secret) for secret in url_secrets(url)]
+    return any(m is None or m["default"] is not None for m in refs)
 
 
 def expand_url(url: str, env: Mapping[str, str]) -> str:

@@ -15,8 +15,11 @@ from vigil import __version__
 from vigil.api import (
     metrics,
     routes_auth,
+    routes_camera_admin,
     routes_events,
     routes_incidents,
+    routes_probe,
+    routes_snapshot,
     routes_system,
     routes_workflow,
 )
@@ -52,6 +55,9 @@ def create_app(
         routes_incidents,
         routes_workflow,
         routes_events,
+        routes_probe,  # before the camera routes with an id: /cameras/probe is no id
+        routes_snapshot,
+        routes_camera_admin,
         metrics,
     ):
         api.include_router(module.router)

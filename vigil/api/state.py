@@ -62,3 +62,5 @@ class ApiState:
     sse_clients: list[int] = field(default_factory=lambda: [0])
     #: the Prometheus registry of this app (``vigil.api.metrics``), set by ``create_app``
     metrics: Any = None
+    #: serialises camera changes (add, update, remove) made through the API
+    camera_lock: threading.Lock = field(default_factory=threading.Lock)
