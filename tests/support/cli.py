@@ -34,16 +34,19 @@ def run_vigil(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 300,
+    input_text: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``vigil *args`` to its end; stdout and stderr captured as text.
 
-    ``env`` adds to (or overrides) this process's environment.
+    ``env`` adds to (or overrides) this process's environment; ``input_text`` is its stdin
+    (none given: this process's stdin).
     """
     return subprocess.run(
         vigil_command(*args),
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input_text,
         cwd=cwd,
         env=vigil_env(env),
     )
