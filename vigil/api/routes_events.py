@@ -42,7 +42,7 @@ async def _feed(
     last_sent = time.monotonic()
     yield f"retry: 2000\n: connected after {after}\n\n"
     try:
-        while not await request.is_disconnected():
+        while not state.stopping.is_set() and not await request.is_disconnected():
             events = await anyio.to_thread.run_sync(
                 functools.partial(state.ops.events_after, after, cameras=principal.cameras)
             )

@@ -104,6 +104,7 @@ class ApiServer:
     def stop(self) -> None:
         """Stop escalating and serving (open live feeds are closed)."""
         self.escalator.stop()
+        self.app.state.vigil.stopping.set()
         self._server.should_exit = True
         if self._thread is not None:
             # requests stuck on a hung database are left behind (daemon threads)

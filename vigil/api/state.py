@@ -64,3 +64,5 @@ class ApiState:
     metrics: Any = None
     #: serialises camera changes (add, update, remove) made through the API
     camera_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: set when the server stops: open live feeds end (uvicorn waits for open responses)
+    stopping: threading.Event = field(default_factory=threading.Event)
