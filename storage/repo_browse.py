@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,7 +50,11 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         ts, incident_id = json.loads(raw)
-        return float(ts), str(incident_id)
+        ts, incident_id = float(ts), str(incident_id)
+        # cursors handed out hold a finite time and an id the database can compare
+        if not math.isfinite(ts) or "\x00" in incident_id:
+            raise ValueError("not a position in the list")
+        return ts, incident_id
     except (ValueError, TypeError) as exc:
         raise BadCursor(f"cursor {cursor[:40]!r} is not a page cursor of this list") from exc
 

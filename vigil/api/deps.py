@@ -6,9 +6,10 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 
 from storage.repo_auth import ROLES
+from vigil.api.schemas import NO_NUL
 from vigil.api.state import ApiState
 from vigil.auth import secret_hash
 
@@ -16,6 +17,17 @@ log = logging.getLogger(__name__)
 
 #: Name of the browser session cookie.
 SESSION_COOKIE = "vigil_session"
+
+#: Largest id a database integer column holds (64-bit signed).
+MAX_DB_INT = 2**63 - 1
+
+IncidentId = Annotated[
+    str, Path(min_length=1, max_length=128, pattern=NO_NUL, description="Incident id.")
+]
+CameraId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=NO_NUL, description="Camera id.")
+]
+MediaId = Annotated[int, Path(ge=1, le=MAX_DB_INT, description="Media id.")]
 
 
 @dataclass(frozen=True, slots=True)

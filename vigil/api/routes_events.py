@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
 from storage.repo_live import LiveEvent
-from vigil.api.deps import Principal, State, Viewer
+from vigil.api.deps import MAX_DB_INT, Principal, State, Viewer
 from vigil.api.state import ApiState
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,9 @@ async def events(
     state: State,
     principal: Viewer,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=32)] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id.")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_DB_INT, description="Resume after this event id.")
+    ] = None,
 ) -> StreamingResponse:
     """Incident, workflow, escalation and camera events for the caller's cameras.
 
@@ -74,8 +76,10 @@ async def events(
     none twice; a new client starts with events from now on.
     """
     start = after
-    if last_event_id is not None and last_event_id.strip().isdigit():
-        start = int(last_event_id.strip())
+    resume = (last_event_id or "").strip()
+    # only an id this feed could have sent (ASCII digits in range); anything else starts now
+    if resume.isascii() and resume.isdigit() and int(resume) <= MAX_DB_INT:
+        start = int(resume)
     if start is None:
         start = await anyio.to_thread.run_sync(state.ops.last_event_id)
     return StreamingResponse(

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from storage.records import IncidentFilter
 from storage.repo_browse import BadCursor, BrowseQuery
 from storage.repo_workflow import WorkflowState
-from vigil.api.deps import Principal, State, Viewer, check_camera
+from vigil.api.deps import NO_NUL, IncidentId, MediaId, Principal, State, Viewer, check_camera
 from vigil.api.schemas import (
     AuditOut,
     IncidentDetailOut,
@@ -65,17 +65,22 @@ def _query(
     )
 
 
-Camera = Annotated[str | None, Query(max_length=64, description="Camera id.")]
-EventType = Annotated[str | None, Query(alias="type", max_length=32, description="Event type.")]
+Camera = Annotated[str | None, Query(max_length=64, pattern=NO_NUL, description="Camera id.")]
+EventType = Annotated[
+    str | None, Query(alias="type", max_length=32, pattern=NO_NUL, description="Event type.")
+]
 Status = Annotated[
-    str | None, Query(alias="status", max_length=16, description="Detector status (open, closed).")
+    str | None,
+    Query(
+        alias="status", max_length=16, pattern=NO_NUL, description="Detector status (open, closed)."
+    ),
 ]
 StateQ = Annotated[WorkflowState | None, Query(description="Workflow state.")]
 Severity = Annotated[
     Literal["low", "medium", "high", "critical"] | None,
     Query(description="Newest report's severity."),
 ]
-Zone = Annotated[str | None, Query(max_length=128)]
+Zone = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
 Since = Annotated[datetime | None, Query(description="Opened at or after (ISO 8601).")]
 Until = Annotated[datetime | None, Query(description="Opened before (ISO 8601).")]
 Sort = Annotated[Literal["newest", "oldest"], Query()]
@@ -234,9 +239,7 @@ def _not_found(incident_id: str) -> HTTPException:
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetailOut)
-def get_incident(
-    incident_id: Annotated[str, ...], principal: Viewer, state: State
-) -> IncidentDetailOut:
+def get_incident(incident_id: IncidentId, principal: Viewer, state: State) -> IncidentDetailOut:
     """One incident with timeline, reports, workflow history, media and procedure."""
     found = state.ops.incident(incident_id)
     if found is None or not principal.can_see(found[0].incident.camera_id):
@@ -254,7 +257,7 @@ def get_incident(
 
 
 @router.get("/media/{media_id}", response_class=FileResponse)
-def get_media(media_id: int, principal: Viewer, state: State) -> FileResponse:
+def get_media(media_id: MediaId, principal: Viewer, state: State) -> FileResponse:
     """A keyframe or clip by its id (HTTP range requests work for clips)."""
     found = state.ops.media(media_id)
     if found is None:

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from storage.records import IncidentRecord, MediaRef, ReportRecord, UpdateRecord
 from storage.repo_workflow import MAX_NOTE_CHARS, AuditEntry, Disposition, WorkflowView
 
+#: Text without NUL characters: PostgreSQL cannot store or compare them, so a NUL in a
+#: parameter would fail its query (503) instead of being the client's error (422).
+NO_NUL = r"^[^\x00]*$"
+
 
 def iso(ts_s: float | None) -> datetime | None:
     """A Unix time as an aware UTC datetime."""
@@ -25,7 +29,7 @@ class LoginIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -224,7 +228,7 @@ class NoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS, pattern=NO_NUL)
 
 
 class RequiredNoteIn(BaseModel):
@@ -232,7 +236,7 @@ class RequiredNoteIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    note: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
+    note: str = Field(min_length=1, max_length=MAX_NOTE_CHARS, pattern=NO_NUL)
 
 
 class ResolveIn(BaseModel):
@@ -241,7 +245,7 @@ class ResolveIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     disposition: Disposition
-    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS, pattern=NO_NUL)
 
 
 class AssignIn(BaseModel):
@@ -249,8 +253,8 @@ class AssignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    owner: str | None = Field(None, min_length=1, max_length=64)
-    note: str | None = Field(None, max_length=MAX_NOTE_CHARS)
+    owner: str | None = Field(None, min_length=1, max_length=64, pattern=NO_NUL)
+    note: str | None = Field(None, max_length=MAX_NOTE_CHARS, pattern=NO_NUL)
 
 
 class SnoozeIn(BaseModel):
