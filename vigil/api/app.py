@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
 from storage.errors import StorageError
 from storage.operator_store import OperatorStore
@@ -68,5 +71,12 @@ def create_app(
         return JSONResponse(
             {"detail": f"database unavailable, nothing was changed: {exc}"}, status_code=503
         )
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's own handler echoes the input as UTF-8 and fails (500) on a lone surrogate
+        # (e.g. JSON "\\ud800"); ASCII-escaped JSON carries any input back
+        body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+        return Response(body, status_code=422, media_type="application/json")
 
     return api
