@@ -26,7 +26,7 @@ class SseReader:
     """Reads ``GET /api/events`` in a thread until ``close``."""
 
     base_url: str
-    headers: dict[str, str]
+    headers: dict[str, Any]
     params: dict[str, str] = field(default_factory=dict)
     events: list[Sse] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)

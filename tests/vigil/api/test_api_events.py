@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from api_kit import World, bearer, free_port, open_world
@@ -29,7 +30,7 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[World, ApiServer]]:
         w.store.close()
 
 
-def _reader(server: ApiServer, headers: dict[str, str], **params: str) -> SseReader:
+def _reader(server: ApiServer, headers: dict[str, Any], **params: str) -> SseReader:
     r = SseReader(server.url, headers, dict(params)).start()
     wait_until(
         lambda: r.connected or r.error or r.status not in (None, 200), timeout_s=20, what="the feed"
@@ -154,3 +155,20 @@ def test_stop_closes_open_feeds(db_url: str, tmp_path: Path) -> None:
     finally:
         server.stop()
         w.store.close()
+
+
+@pytest.mark.parametrize("resume", ["9" * 32, "-5", "1e3", b"\xb2"])
+def test_unusable_last_event_id_starts_now(
+    served: tuple[World, ApiServer], resume: str | bytes
+) -> None:
+    # 32 digits overflowed the database query inside the stream; "²" (latin-1 0xb2) passed
+    # str.isdigit and made int() raise: both broke the feed instead of starting it now
+    w, server = served
+    w.record()
+    reader = _reader(server, {**bearer(w.token("wall", "viewer")), "Last-Event-ID": resume})
+    try:
+        inc = w.record()
+        _got(reader, 1)
+        assert [e.data["incident_id"] for e in reader.events] == [inc]
+    finally:
+        reader.close()
