@@ -185,8 +185,14 @@ def apply_action(
     disposition: Disposition | None = None,
     owner: str | None = None,
 ) -> AuditEntry:
-    """Apply one action: workflow row, audit row, bus message and live event, or nothing."""
-    incident = session.get(Incident, incident_id)
+    """Apply one action: workflow row, audit row, bus message and live event, or nothing.
+
+    The incident row is locked first (PostgreSQL; SQLite serializes writers anyway), so
+    concurrent actions on one incident apply one after the other, each on the state the
+    previous one left: without it both read the same seq and one failed on the unique
+    (incident_id, seq) of the audit trail.
+    """
+    incident = session.get(Incident, incident_id, with_for_update=True)
     if incident is None:
         raise WorkflowError(f"no incident {incident_id!r}", status=404)
     if note is not None and len(note) > MAX_NOTE_CHARS:
