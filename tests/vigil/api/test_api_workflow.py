@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -170,3 +171,33 @@ def test_snooze_is_shown_and_announced(world: World, client: TestClient) -> None
             ).status_code
             == 422
         )
+
+
+def test_concurrent_actions_on_one_incident_apply_one_after_another(
+    world: World, client: TestClient
+) -> None:
+    # on PostgreSQL, concurrent actions read the same seq and all but one failed (503) on the
+    # audit trail's unique (incident_id, seq), until apply_action locked the incident row
+    tok = world.token("desk", "operator")
+    notes_on, acked = world.record(), world.record()
+    codes: dict[str, list[int]] = {"note": [], "ack": []}
+    start = threading.Barrier(24)
+
+    def act(kind: str, inc: str, action: str, body: dict[str, Any]) -> None:
+        start.wait(timeout=30)
+        codes[kind].append(_post(client, tok, inc, action, body).status_code)
+
+    threads = [
+        threading.Thread(target=act, args=("note", notes_on, "notes", {"note": f"n{i}"}))
+        for i in range(16)
+    ] + [threading.Thread(target=act, args=("ack", acked, "acknowledge", {})) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert codes["note"] == [200] * 16
+    assert sorted(codes["ack"]) == [200] + [409] * 7
+    history = client.get(f"/api/incidents/{notes_on}", headers=bearer(tok)).json()["history"]
+    assert [h["seq"] for h in history] == list(range(1, 17))
+    assert sorted(h["note"] for h in history) == sorted(f"n{i}" for i in range(16))
+    assert [m["version"] for m in _actions(world, notes_on)] == list(range(1, 17))
