@@ -39,6 +39,7 @@ class Principal:
     cameras: tuple[str, ...] | None
     kind: str  # "user" or "token"
     session_hash: str | None = None
+    token_hash: str | None = None
 
     def at_least(self, role: str) -> bool:
         """True if this principal's role is ``role`` or above."""
@@ -76,11 +77,12 @@ def current_principal(request: Request, state: State) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _UNAUTHORIZED
-        record = state.ops.token_by_hash(secret_hash(token.strip()))
+        hashed = secret_hash(token.strip())
+        record = state.ops.token_by_hash(hashed)
         if record is None:
             log.info("API: rejected a bearer token (unknown or revoked)")
             raise _UNAUTHORIZED
-        return Principal(record.name, record.role, record.cameras, "token")
+        return Principal(record.name, record.role, record.cameras, "token", token_hash=hashed)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         hashed = secret_hash(cookie)
@@ -88,6 +90,15 @@ def current_principal(request: Request, state: State) -> Principal:
         if user is not None:
             return Principal(user.name, user.role, user.cameras, "user", session_hash=hashed)
     raise _UNAUTHORIZED
+
+
+def still_valid(state: ApiState, principal: Principal) -> bool:
+    """True while the principal's token is not revoked / its session not ended or expired."""
+    if principal.token_hash is not None:
+        return state.ops.token_by_hash(principal.token_hash) is not None
+    if principal.session_hash is not None:
+        return state.ops.session_user(principal.session_hash) is not None
+    return True
 
 
 def _role(role: str) -> object:

@@ -13,8 +13,9 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from storage.errors import StorageError
 from storage.repo_live import LiveEvent
-from vigil.api.deps import MAX_DB_INT, Principal, State, Viewer
+from vigil.api.deps import MAX_DB_INT, Principal, State, Viewer, still_valid
 from vigil.api.state import ApiState
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ router = APIRouter(prefix="/api", tags=["live"])
 #: How often the feed looks for new events, and sends a heartbeat when there were none.
 POLL_S = 0.5
 HEARTBEAT_S = 15.0
+#: How often an open feed checks that its token or session still works (revoked, logged
+#: out, password changed, expired: the feed ends, and the client's reconnect gets 401).
+RECHECK_S = 2.0
 
 
 def format_event(event: LiveEvent) -> str:
@@ -39,10 +43,19 @@ async def _feed(
 ) -> AsyncIterator[str]:
     clients = state.sse_clients
     clients[0] += 1
-    last_sent = time.monotonic()
+    last_sent = checked = time.monotonic()
     yield f"retry: 2000\n: connected after {after}\n\n"
     try:
         while not state.stopping.is_set() and not await request.is_disconnected():
+            if time.monotonic() - checked >= RECHECK_S:
+                checked = time.monotonic()
+                valid = functools.partial(still_valid, state, principal)
+                if not await anyio.to_thread.run_sync(valid):
+                    log.info(
+                        "API: live feed of %s ended: its credentials no longer work",
+                        principal.actor,
+                    )
+                    return
             events = await anyio.to_thread.run_sync(
                 functools.partial(state.ops.events_after, after, cameras=principal.cameras)
             )
@@ -56,6 +69,10 @@ async def _feed(
                 yield ": heartbeat\n\n"
                 last_sent = time.monotonic()
             await anyio.sleep(POLL_S)
+    except StorageError as exc:
+        # end the response properly; the client reconnects with Last-Event-ID and
+        # misses nothing (a raised error broke the stream and logged a traceback)
+        log.warning("API: live feed ended: %s", exc)
     finally:
         clients[0] -= 1
 
