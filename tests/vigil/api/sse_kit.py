@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.wait import wait_until
+
 
 @dataclass
 class Sse:
@@ -83,3 +85,19 @@ class SseReader:
                     sock.shutdown(socket.SHUT_RDWR)
         self._client.close()
         self._thread.join(timeout=10)
+
+
+def open_reader(url: str, headers: dict[str, Any], **params: str) -> SseReader:
+    """A reader whose feed is connected (its start fixed), or the test fails."""
+    r = SseReader(url, headers, dict(params)).start()
+    wait_until(
+        lambda: r.connected or r.error or r.status not in (None, 200), timeout_s=20, what="the feed"
+    )
+    assert r.error is None and r.status == 200, (r.status, r.error)
+    return r
+
+
+def wait_events(reader: SseReader, n: int) -> None:
+    """Wait until ``reader`` holds at least ``n`` events."""
+    wait_until(lambda: len(reader.events) >= n or reader.error, timeout_s=20, what=f"{n} events")
+    assert reader.error is None, reader.error

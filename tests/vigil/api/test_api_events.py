@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from api_kit import World, bearer, free_port, open_world
-from sse_kit import SseReader
+from sse_kit import SseReader, open_reader, wait_events
 
 from storage.repo_workflow import Action
 from tests.support.wait import wait_until
@@ -18,51 +16,25 @@ from vigil.api.server import ApiServer
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def served(db_url: str, tmp_path: Path) -> Iterator[tuple[World, ApiServer]]:
-    w = open_world(db_url, tmp_path, bind=f"127.0.0.1:{free_port()}")
-    server = ApiServer(w.ops, w.config, media_dir=w.media_dir)
-    server.start()
-    try:
-        yield w, server
-    finally:
-        server.stop()
-        w.store.close()
-
-
-def _reader(server: ApiServer, headers: dict[str, Any], **params: str) -> SseReader:
-    r = SseReader(server.url, headers, dict(params)).start()
-    wait_until(
-        lambda: r.connected or r.error or r.status not in (None, 200), timeout_s=20, what="the feed"
-    )
-    assert r.error is None and r.status == 200
-    return r
-
-
-def _got(reader: SseReader, n: int) -> None:
-    wait_until(lambda: len(reader.events) >= n or reader.error, timeout_s=20, what=f"{n} events")
-    assert reader.error is None, reader.error
-
-
 def test_reconnect_with_last_event_id_gets_every_missed_event_once(
     served: tuple[World, ApiServer],
 ) -> None:
     w, server = served
     w.record(camera_id="cam-b")  # before the first connection: not part of a new feed
     tok = bearer(w.token("wall", "viewer"))
-    first = _reader(server, tok)
+    first = open_reader(server.url, tok)
     for cam in ("cam-a", "cam-b", "cam-a"):
         w.record(camera_id=cam)
-    _got(first, 3)
+    wait_events(first, 3)
     first.close()
     wait_until(lambda: server.app.state.vigil.sse_clients[0] == 0, timeout_s=20, what="disconnect")
     assert [e.kind for e in first.events] == ["incident.opened"] * 3
     seen = [e.id for e in first.events]
     missed = [w.record(camera_id=c) for c in ("cam-b", "cam-a", "cam-b", "cam-a")]
     w.ops.act(missed[0], Action.ACKNOWLEDGE, actor="ann")
-    second = _reader(server, {**tok, "Last-Event-ID": str(seen[-1])})
+    second = open_reader(server.url, {**tok, "Last-Event-ID": str(seen[-1])})
     try:
-        _got(second, 5)
+        wait_events(second, 5)
         marker = w.record(camera_id="cam-a")  # after it, nothing else may arrive
         wait_until(
             lambda: any(e.data.get("incident_id") == marker for e in second.events),
@@ -86,9 +58,9 @@ def test_after_query_resumes_like_last_event_id(served: tuple[World, ApiServer])
     tok = bearer(w.token("wall", "viewer"))
     incs = [w.record() for _ in range(3)]
     events = w.ops.events_after(0, cameras=None)
-    reader = _reader(server, tok, after=str(events[0].id))
+    reader = open_reader(server.url, tok, after=str(events[0].id))
     try:
-        _got(reader, 2)
+        wait_events(reader, 2)
         assert [e.data["incident_id"] for e in reader.events] == incs[1:]
     finally:
         reader.close()
@@ -96,8 +68,8 @@ def test_after_query_resumes_like_last_event_id(served: tuple[World, ApiServer])
 
 def test_scoped_token_never_sees_other_cameras(served: tuple[World, ApiServer]) -> None:
     w, server = served
-    only_a = _reader(server, bearer(w.token("a-only", "viewer", ["cam-a"])))
-    every = _reader(server, bearer(w.token("all", "viewer")))
+    only_a = open_reader(server.url, bearer(w.token("a-only", "viewer", ["cam-a"])))
+    every = open_reader(server.url, bearer(w.token("all", "viewer")))
     try:
         made = []
         for cam in ("cam-b", "cam-a", "cam-b", "cam-b", "cam-a"):
@@ -132,10 +104,10 @@ def test_feed_needs_credentials_and_garbage_resume_id_starts_now(
     r.close()
     assert r.status == 401
     tok = bearer(w.token("wall", "viewer"))
-    reader = _reader(server, {**tok, "Last-Event-ID": "not-a-number"})
+    reader = open_reader(server.url, {**tok, "Last-Event-ID": "not-a-number"})
     try:
         inc = w.record()
-        _got(reader, 1)
+        wait_events(reader, 1)
         assert [e.data["incident_id"] for e in reader.events] == [inc]
     finally:
         reader.close()
@@ -146,7 +118,7 @@ def test_stop_closes_open_feeds(db_url: str, tmp_path: Path) -> None:
     server = ApiServer(w.ops, w.config, media_dir=w.media_dir)
     server.start()
     try:
-        reader = _reader(server, bearer(w.token("wall", "viewer")))
+        reader = open_reader(server.url, bearer(w.token("wall", "viewer")))
         started = time.monotonic()
         server.stop()
         assert time.monotonic() - started < 5.0, "stop waited for an open live feed"
@@ -165,10 +137,10 @@ def test_unusable_last_event_id_starts_now(
     # str.isdigit and made int() raise: both broke the feed instead of starting it now
     w, server = served
     w.record()
-    reader = _reader(server, {**bearer(w.token("wall", "viewer")), "Last-Event-ID": resume})
+    reader = open_reader(server.url, {**bearer(w.token("wall", "viewer")), "Last-Event-ID": resume})
     try:
         inc = w.record()
-        _got(reader, 1)
+        wait_events(reader, 1)
         assert [e.data["incident_id"] for e in reader.events] == [inc]
     finally:
         reader.close()
