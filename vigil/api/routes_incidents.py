@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -32,6 +32,13 @@ router = APIRouter(prefix="/api", tags=["incidents"])
 EXPORT_MAX_ROWS = 100_000
 
 
+def _ts(at: datetime | None) -> float | None:
+    """Unix seconds of a filter time; one without an offset is UTC (not the server's zone)."""
+    if at is None:
+        return None
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
+
+
 def _query(
     principal: Principal,
     *,
@@ -52,8 +59,8 @@ def _query(
             camera=camera,
             event_type=event_type,
             status=status_,
-            since_ts_s=None if since is None else since.timestamp(),
-            until_ts_s=None if until is None else until.timestamp(),
+            since_ts_s=_ts(since),
+            until_ts_s=_ts(until),
         ),
         cameras=principal.cameras,
         workflow_state=None if state is None else state.value,
@@ -81,8 +88,10 @@ Severity = Annotated[
     Query(description="Newest report's severity."),
 ]
 Zone = Annotated[str | None, Query(max_length=128, pattern=NO_NUL)]
-Since = Annotated[datetime | None, Query(description="Opened at or after (ISO 8601).")]
-Until = Annotated[datetime | None, Query(description="Opened before (ISO 8601).")]
+Since = Annotated[
+    datetime | None, Query(description="Opened at or after (ISO 8601; no offset: UTC).")
+]
+Until = Annotated[datetime | None, Query(description="Opened before (ISO 8601; no offset: UTC).")]
 Sort = Annotated[Literal["newest", "oldest"], Query()]
 
 
