@@ -15,8 +15,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 from storage.records import IncidentFilter
 from storage.repo_browse import BadCursor, BrowseQuery
 from storage.repo_workflow import WorkflowState
-from vigil.api.deps import NO_NUL, IncidentId, MediaId, Principal, State, Viewer, check_camera
+from vigil.api.deps import IncidentId, MediaId, Principal, State, Viewer, check_camera
 from vigil.api.schemas import (
+    NO_NUL,
     AuditOut,
     IncidentDetailOut,
     IncidentOut,
