@@ -58,8 +58,9 @@ def _validated(data: dict[str, Any]) -> CameraConfig:
 
 def _app(state: ApiState) -> Any:
     if state.app is None:
+        # the request is fine, this process is the wrong place for it: 409, not a 5xx
         raise _fail(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
+            status.HTTP_409_CONFLICT,
             "the pipeline does not run in this process: cameras are changed where it runs",
         )
     return state.app
@@ -143,6 +144,8 @@ def update_camera(
     camera_id: str, state: State, principal: Admin, body: dict[str, Any] = Body(...)
 ) -> RuntimeCameraOut:
     """Change a runtime camera (the fields given); a new URL is probed first."""
+    if not principal.can_see(camera_id):  # before anything that would confirm it exists
+        raise _fail(404, f"no camera {camera_id!r}")
     app = _app(state)
     if body.get("id", camera_id) != camera_id:
         raise _fail(_422, "id: a camera's id cannot change (remove it and add another)")
@@ -162,6 +165,8 @@ def update_camera(
 @router.delete("/cameras/{camera_id}", status_code=204, response_class=Response)
 def remove_camera(camera_id: str, state: State, principal: Admin) -> Response:
     """Stop watching a runtime camera and forget it (its incidents stay)."""
+    if not principal.can_see(camera_id):  # before anything that would confirm it exists
+        raise _fail(404, f"no camera {camera_id!r}")
     app = _app(state)
     with state.camera_lock:
         _runtime_camera(state, principal, camera_id)

@@ -36,6 +36,7 @@ class Endpoint:
     body: dict[str, Any] | None = None
     fresh: str | None = None  # "new" / "resolved": a fresh incident per cell
     listed: Callable[[httpx.Response], set[str]] | None = None  # ids a list shows
+    ok: int = 200  # what an allowed caller gets (this server runs no pipeline)
 
 
 def _ids_of_page(r: httpx.Response) -> set[str]:
@@ -87,6 +88,22 @@ ENDPOINTS = [
         "new",
     ),
     Endpoint("snooze", "POST", "/api/cameras/cam-a/snooze", "operator", True, {"minutes": 5}),
+    Endpoint("metrics", "GET", "/metrics", "viewer", False),
+    Endpoint("snapshot", "GET", "/api/cameras/cam-a/snapshot", "viewer", True, ok=503),
+    Endpoint(
+        "probe", "POST", "/api/cameras/probe", "operator", False, {"url": "rtsp://127.0.0.1:9/x"}
+    ),
+    Endpoint(
+        "add_camera",
+        "POST",
+        "/api/cameras",
+        "admin",
+        False,
+        {"id": "cam-new", "url": "rtsp://127.0.0.1:9/x"},
+        ok=409,
+    ),
+    Endpoint("update_camera", "PATCH", "/api/cameras/cam-a", "admin", True, {"fps": 2}, ok=409),
+    Endpoint("remove_camera", "DELETE", "/api/cameras/cam-a", "admin", True, ok=409),
 ]
 
 
@@ -100,7 +117,7 @@ def expected(ep: Endpoint, role: str, scope: str, cred: str) -> int:
         return 403
     if ep.scoped and scope == "other":
         return 404
-    return 200
+    return ep.ok
 
 
 @dataclass
