@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -301,3 +302,29 @@ class RuntimeCameraRow(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_ts_s: Mapped[float] = mapped_column(Double)
     updated_ts_s: Mapped[float] = mapped_column(Double)
+
+
+# --- history search (migration 0003) ------------------------------------------------------
+
+
+class ReportEmbeddingRow(Base):
+    """A report's normalized embedding: ``dim`` float32 values, little-endian bytes."""
+
+    __tablename__ = "report_embeddings"
+
+    report_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(128), primary_key=True)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_ts_s: Mapped[float] = mapped_column(Double)
+
+
+#: Full-text objects the migrations create outside these models (dialect-specific SQL).
+FULL_TEXT_OBJECTS = ("reports_fts", "ix_reports_fts")
+
+
+def include_in_autogenerate(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic ``include_name``: leave the full-text table, its shadow tables and index out."""
+    return not (name or "").startswith(FULL_TEXT_OBJECTS)

@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from storage.db import current_revision, head_revision, make_engine, schema_state, upgrade
 from storage.errors import SchemaOutOfDate, StorageError
-from storage.models import Base
+from storage.models import Base, include_in_autogenerate
 from storage.settings import StorageConfig
 from storage.store import Store
 
@@ -30,7 +30,9 @@ def test_autogenerate_finds_no_difference_between_models_and_migrations(
     try:
         upgrade(engine)
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            # the full-text table/index are dialect-specific SQL in migration 0003, not models
+            opts = {"compare_type": True, "include_name": include_in_autogenerate}
+            ctx = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(ctx, Base.metadata)
         assert diff == []
     finally:
