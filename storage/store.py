@@ -36,6 +36,7 @@ from storage.records import (
     OutboxMessage,
     StoredMedia,
 )
+from storage.search import Embedder, Mode, SearchHit, backfill_embeddings, search_reports
 from storage.settings import StorageConfig
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,13 @@ class Store:
         *,
         url_masked: str,
         clock: Callable[[], float] = time.time,
+        embedder: Embedder | None = None,
     ) -> None:
-        """Wrap an engine whose schema is current; use ``Store.open`` instead."""
+        """Wrap an engine whose schema is current; use ``Store.open`` instead.
+
+        With an ``embedder`` each report written is embedded for semantic search."""
         self.engine = engine
+        self.embedder = embedder
         self.config = config
         self.url_masked = url_masked
         self._read_engine = engine.execution_options(**{READ_ONLY: True})
@@ -91,6 +96,7 @@ class Store:
         *,
         create_if_empty: bool = True,
         clock: Callable[[], float] = time.time,
+        embedder: Embedder | None = None,
     ) -> Store:
         """Connect, check the schema and return the store.
 
@@ -120,7 +126,7 @@ class Store:
                 raise StorageFull(f"database {masked}: disk full: {_first_line(exc)}") from exc
             raise StorageError(f"database {masked}: {_first_line(exc)}") from exc
         log.info("database %s ready (%s)", masked, engine.dialect.name)
-        return cls(engine, config, url_masked=masked, clock=clock)
+        return cls(engine, config, url_masked=masked, clock=clock, embedder=embedder)
 
     @property
     def dialect(self) -> str:
@@ -192,7 +198,10 @@ class Store:
         what = f"recording incident {update.incident_id!r} version {update.version}"
         try:
             with self._write(what) as s:
-                return repo.record_update(s, update=update, report=report, now_s=self._clock())
+                stored = repo.record_update(s, update=update, report=report, now_s=self._clock())
+            if stored and report is not None:
+                self._embed_new(update.incident_id)
+            return stored
         except ConstraintViolation as exc:
             # Diagnose after the rollback: a concurrent writer, or a missing camera.
             def diagnose(s: Session) -> str | None:
@@ -222,7 +231,42 @@ class Store:
             seq = repo.add_report(s, report=report, now_s=self._clock(), dedupe=dedupe)
         if seq is None:
             raise ConstraintViolation(f"{what}: no such incident in {self.url_masked}")
+        self._embed_new(report.incident_id)
         return seq
+
+    def _embed_new(self, incident_id: str) -> None:
+        """Embed the incident's reports that have no embedding yet; a failure is logged only
+        (``vigil db backfill-embeddings`` catches up later), the report stays stored."""
+        if self.embedder is None:
+            return
+        try:
+            self.backfill_embeddings(incident_id=incident_id)
+        except Exception as exc:  # the report is stored; its embedding can wait
+            log.warning("embedding the reports of incident %r failed: %s", incident_id, exc)
+
+    def backfill_embeddings(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        batch_size: int = 64,
+        incident_id: str | None = None,
+    ) -> int:
+        """Embed every report without an embedding (of ``incident_id``, if given), in
+        batches; returns how many were embedded. Uses the store's embedder by default."""
+        emb = embedder or self.embedder
+        if emb is None:
+            raise ValueError("backfilling embeddings needs an embedder")
+        try:
+            return backfill_embeddings(
+                self.engine,
+                emb,
+                batch_size=batch_size,
+                incident_id=incident_id,
+                read_engine=self._read_engine,
+                clock=self._clock,
+            )
+        except SQLAlchemyError as exc:
+            raise self._error("embedding reports", exc) from exc
 
     def add_media(self, ref: MediaRef) -> bool:
         """Record a saved keyframe or clip; False if that path is already recorded."""
@@ -311,6 +355,22 @@ class Store:
         if len(ids) > 1:
             raise AmbiguousIncidentId(prefix, ids)
         return ids[0] if ids else None
+
+    def search_reports(
+        self,
+        query: str,
+        *,
+        mode: Mode = "text",
+        where: IncidentFilter | None = None,
+        limit: int = 20,
+        embedder: Embedder | None = None,
+    ) -> list[SearchHit]:
+        """Incidents whose reports match ``query`` (``storage.search``), best first."""
+        emb = embedder or self.embedder
+        return self._read(
+            f"searching reports ({mode})",
+            lambda s: search_reports(s, query, mode=mode, flt=where, limit=limit, embedder=emb),
+        )
 
     # --- outbox (publisher) ---------------------------------------------------------------
 
