@@ -1,4 +1,5 @@
-"""``vigil db``: database migrations, schema state, outbox backlog and media retention."""
+"""``vigil db``: database migrations, schema state, outbox backlog, media retention and the
+embeddings of history search."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from storage.db import (
 )
 from storage.errors import StorageError
 from storage.media import MediaStore
+from storage.search import Embedder, MiniLMEmbedder
 from vigil.cli_common import ConfigOpt as ConfigOption
 from vigil.cli_common import load_or_exit as _load
 from vigil.cli_common import open_store_or_exit as _open_store
@@ -126,4 +128,32 @@ def sweep_cmd(config: ConfigOption) -> None:
         f"deleted {result.deleted_count} files ({result.deleted_bytes} bytes) and "
         f"{result.orphans_deleted} orphans in {time.monotonic() - started:.1f} s; "
         f"{result.remaining_bytes} bytes remain; {result.kept_open} kept for open incidents"
+    )
+
+
+def default_embedder() -> Embedder:
+    """The embedder of semantic search: all-MiniLM-L6-v2, shipped as a package (offline)."""
+    return MiniLMEmbedder()
+
+
+@app.command("backfill-embeddings")
+def backfill_embeddings_cmd(
+    config: ConfigOption,
+    batch_size: Annotated[int, typer.Option(min=1, help="Reports embedded per batch.")] = 64,
+) -> None:
+    """Embed every report that has no embedding yet (semantic history search)."""
+    cfg = _load(config)
+    store = _open_store(cfg)
+    try:
+        embedder = default_embedder()
+        started = time.monotonic()
+        count = store.backfill_embeddings(embedder, batch_size=batch_size)
+    except StorageError as exc:
+        raise _fail(str(exc)) from None
+    except RuntimeError as exc:  # the search extra is missing
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    typer.echo(
+        f"embedded {count} reports with {embedder.name} in {time.monotonic() - started:.1f} s"
     )

@@ -7,11 +7,13 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 from storage_workload import make_update
+from typer.testing import CliRunner
 
 from reports.evidence import CameraInfo, build_evidence
 from reports.template import template_report
@@ -210,3 +212,24 @@ def test_embeddings_go_with_their_report(history: Store) -> None:
     with history.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(ReportEmbeddingRow)) == 5
     assert "fire-dock" not in {h.incident_id for h in history.search_reports("fire")}
+
+
+def test_cli_backfill_embeddings(
+    history: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vigil import cli_db
+
+    tiny = TinyEmbedder()
+    monkeypatch.setattr(cli_db, "default_embedder", lambda: tiny)
+    cfg = tmp_path / "vigil.yaml"
+    cfg.write_text(
+        f"storage:\n  database_url: '{history.config.database_url}'\n"
+        f"  media_dir: '{tmp_path / 'media'}'\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    res = runner.invoke(cli_db.app, ["backfill-embeddings", "-c", str(cfg), "--batch-size", "2"])
+    assert res.exit_code == 0, res.output
+    assert "embedded 6 reports" in res.output and "tiny-hash" in res.output
+    res = runner.invoke(cli_db.app, ["backfill-embeddings", "-c", str(cfg)])
+    assert res.exit_code == 0 and "embedded 0 reports" in res.output

@@ -20,9 +20,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 #: The indexed document; storage.search queries the same expression (so the index is used).
-PG_DOCUMENT = (
-    "to_tsvector('english'::regconfig, title || ' ' || summary || ' ' || action)"
-)
+PG_DOCUMENT = "to_tsvector('english'::regconfig, title || ' ' || summary || ' ' || action)"
 
 _SQLITE_UP = [
     "CREATE VIRTUAL TABLE reports_fts USING fts5("
