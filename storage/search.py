@@ -90,7 +90,9 @@ class MiniLMEmbedder:
         """Normalized embeddings of ``texts``."""
         if self._model is None:
             self._model = self._load()
-        out = self._model.encode(list(texts), normalize_embeddings=True, batch_size=32)
+        out = self._model.encode(
+            list(texts), normalize_embeddings=True, batch_size=32, show_progress_bar=False
+        )
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
 
 
