@@ -22,6 +22,7 @@ from vigil.api import (
     routes_events,
     routes_incidents,
     routes_probe,
+    routes_search,
     routes_snapshot,
     routes_system,
     routes_workflow,
@@ -58,6 +59,7 @@ def create_app(
         routes_incidents,
         routes_workflow,
         routes_events,
+        routes_search,
         routes_probe,  # before the camera routes with an id: /cameras/probe is no id
         routes_snapshot,
         routes_camera_admin,

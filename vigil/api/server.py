@@ -3,6 +3,7 @@ and the escalation loop that raises incidents left ``new`` too long."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 from pathlib import Path
@@ -13,6 +14,7 @@ import uvicorn
 from storage.errors import StorageError
 from storage.operator_store import OperatorStore
 from vigil.api.app import create_app
+from vigil.api.state import ApiState
 from vigil.config import VigilConfig
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,50 @@ class Escalator:
             self._thread.join(timeout=STOP_WAIT_S)
 
 
+#: How often new reports are embedded for semantic search (the first pass waits this long too,
+#: so a short-lived server never loads the model).
+INDEX_EVERY_S = 30.0
+
+
+class SearchIndexer:
+    """A thread that embeds reports written since its last pass (MiniLM, when installed)."""
+
+    def __init__(self, state: ApiState) -> None:
+        """Index through ``state``'s store and embedder."""
+        self.state = state
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vigil-indexer", daemon=True)
+
+    def start(self) -> None:
+        """Start indexing (nothing to do without the search extra)."""
+        if importlib.util.find_spec("sentence_transformers") is not None:
+            self._thread.start()
+
+    def tick(self) -> int:
+        """Embed the reports that have no embedding yet; returns how many."""
+        from storage.search import MiniLMEmbedder
+
+        if self.state.embedder is None:
+            self.state.embedder = MiniLMEmbedder()
+        done = self.state.ops.store.backfill_embeddings(self.state.embedder)
+        if done:
+            log.info("search: embedded %d new report(s)", done)
+        return done
+
+    def _loop(self) -> None:
+        while not self._stop.wait(INDEX_EVERY_S):
+            try:
+                self.tick()
+            except Exception as exc:  # the index is best effort; the API keeps serving
+                log.warning("search: embedding new reports failed (will retry): %s", exc)
+
+    def stop(self) -> None:
+        """Stop indexing (a pass in progress is abandoned: daemon thread)."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=STOP_WAIT_S)
+
+
 class ApiServer:
     """uvicorn serving the API on ``api.bind``, plus the escalator; start/stop in order."""
 
@@ -70,6 +116,7 @@ class ApiServer:
         self.config = config
         self.app = create_app(ops, config, media_dir=media_dir, pipeline=pipeline)
         self.escalator = Escalator(ops, config.api.escalate_after_s)
+        self.indexer = SearchIndexer(self.app.state.vigil)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
@@ -99,11 +146,13 @@ class ApiServer:
                 raise OSError(f"the API could not listen on {self.config.api.bind}")
             self._thread.join(timeout=0.05)
         self.escalator.start()
+        self.indexer.start()
         log.info("API listening on %s", self.url)
 
     def stop(self) -> None:
         """Stop escalating and serving (open live feeds are closed)."""
         self.escalator.stop()
+        self.indexer.stop()
         self.app.state.vigil.stopping.set()
         self._server.should_exit = True
         if self._thread is not None:

@@ -85,5 +85,7 @@ class ApiState:
     metrics: Any = None
     #: serialises camera changes (add, update, remove) made through the API
     camera_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the search embedder (``storage.search.MiniLMEmbedder``), made on first use
+    embedder: Any = None
     #: set when the server stops: open live feeds end (uvicorn waits for open responses)
     stopping: threading.Event = field(default_factory=threading.Event)
