@@ -24,6 +24,11 @@ UpdateKindName = Literal["open", "update", "close"]
 StatusName = Literal["open", "closed", "acknowledged", "resolved", "false_alarm"]
 SeverityName = Literal["low", "medium", "high", "critical"]
 ContentType = Literal["image/jpeg", "video/mp4"]
+WorkflowStateName = Literal["new", "acknowledged", "investigating", "resolved"]
+DispositionName = Literal["true_alarm", "false_alarm", "test", "nuisance"]
+ActionName = Literal[
+    "acknowledge", "investigate", "resolve", "reopen", "note", "assign", "escalate"
+]
 
 #: An ISO 8601 UTC time string (``2023-11-14T22:13:20.000Z``).
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
@@ -182,3 +187,41 @@ class ReportMessage(BaseModel):
     fallback_used: bool = Field(description="True if the template stood in for the model.")
     fallback_reason: str | None = Field(description="Why the model's report was not used.")
     media: list[MediaItem] = Field(description="Keyframes and clips recorded so far.")
+
+
+class WorkflowPart(BaseModel):
+    """An incident's operator workflow before or after an action."""
+
+    model_config = _FROZEN
+
+    state: WorkflowStateName = Field(description="Where the operators stand.")
+    disposition: DispositionName | None = Field(
+        description="What a resolved incident turned out to be (null unless resolved)."
+    )
+    owner: str | None = Field(max_length=64, description="Who the incident is assigned to.")
+
+
+class ActionMessage(BaseModel):
+    """The ``<prefix>.actions`` message of one operator (or system) workflow action."""
+
+    model_config = _top_level(
+        "Vigil action message (topic <prefix>.actions, key = camera id)",
+        "One action on an incident's operator workflow (acknowledge, resolve, a note, an "
+        "escalation, ...). `version` counts the actions of one incident (1, 2, ...); drop "
+        "duplicates by (incident_id, version). `before` and `after` are the workflow around "
+        "the action.",
+    )
+
+    schema_version: Literal[1] = Field(description="Version of the message shape.")
+    incident_id: IncidentId = Field(description="The incident.")
+    version: int = Field(ge=1, description="Which action on the incident (1, 2, ...).")
+    camera_id: CameraId = Field(description="The camera.")
+    event_type: EventType = Field(description="fall, fire, ...")
+    action: ActionName = Field(description="What was done.")
+    actor: str = Field(
+        min_length=1, max_length=128, description="Who: a user, `token:<name>` or `system`."
+    )
+    ts: IsoTime = Field(description="When, in ISO 8601.")
+    before: WorkflowPart = Field(description="The workflow before the action.")
+    after: WorkflowPart = Field(description="The workflow after the action.")
+    note: str | None = Field(max_length=4000, description="The operator's note, if any.")

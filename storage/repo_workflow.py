@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from storage import messages
 from storage.errors import StorageError
+from storage.message_models import ActionMessage, ActionName, WorkflowPart
 from storage.models import CameraSnoozeRow, Incident, WorkflowActionRow, WorkflowRow
 from storage.repo_history import latest_reports
 from storage.repo_live import add_live_event
@@ -235,21 +236,32 @@ def _store_view(session: Session, view: WorkflowView, *, now_s: float, escalated
         row.escalated_ts_s = now_s
 
 
+def _workflow_part(view: dict[str, Any]) -> WorkflowPart:
+    return WorkflowPart.model_construct(
+        state=view["state"], disposition=view["disposition"], owner=view["owner"]
+    )
+
+
+def build_action_message(incident: Incident, entry: AuditEntry) -> ActionMessage:
+    """The bus message of one workflow action (actions topic), as a model (unvalidated)."""
+    return ActionMessage.model_construct(
+        schema_version=messages.SCHEMA_VERSION,
+        incident_id=incident.id,
+        version=entry.seq,
+        camera_id=incident.camera_id,
+        event_type=incident.event_type,
+        action=cast(ActionName, entry.action),  # as stored, unchecked
+        actor=entry.actor,
+        ts=messages.iso_utc(entry.ts_s),
+        before=_workflow_part(entry.before),
+        after=_workflow_part(entry.after),
+        note=entry.note,
+    )
+
+
 def action_message(incident: Incident, entry: AuditEntry) -> dict[str, Any]:
     """The bus message of one workflow action (actions topic)."""
-    return {
-        "schema_version": messages.SCHEMA_VERSION,
-        "incident_id": incident.id,
-        "version": entry.seq,
-        "camera_id": incident.camera_id,
-        "event_type": incident.event_type,
-        "action": entry.action,
-        "actor": entry.actor,
-        "ts": messages.iso_utc(entry.ts_s),
-        "before": entry.before,
-        "after": entry.after,
-        "note": entry.note,
-    }
+    return build_action_message(incident, entry).model_dump()
 
 
 def _announce(session: Session, incident: Incident, entry: AuditEntry, *, now_s: float) -> None:

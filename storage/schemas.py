@@ -20,6 +20,7 @@ from pydantic_core import CoreSchema
 
 from storage.message_models import (
     SCHEMA_BASE_ID,
+    ActionMessage,
     IncidentMessage,
     MediaRefMessage,
     ReportMessage,
@@ -31,6 +32,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 #: File name -> the model it describes.
 SCHEMAS: dict[str, type[BaseModel]] = {
+    "action-message.v1.json": ActionMessage,
     "incident-message.v1.json": IncidentMessage,
     "media-ref.v1.json": MediaRefMessage,
     "report-message.v1.json": ReportMessage,

@@ -141,9 +141,11 @@ def load_schema_validator(name: str) -> Any:
 
 def assert_valid_message(topic_suffix: str, message: dict[str, Any]) -> None:
     """Validate a bus message against its JSON Schema."""
-    name = {"incidents": "incident-message.v1.json", "reports": "report-message.v1.json"}[
-        topic_suffix
-    ]
+    name = {
+        "incidents": "incident-message.v1.json",
+        "reports": "report-message.v1.json",
+        "actions": "action-message.v1.json",
+    }[topic_suffix]
     validator = _VALIDATORS.get(name)
     if validator is None:
         validator = _VALIDATORS[name] = load_schema_validator(name)

@@ -27,7 +27,16 @@ from storage.messages import (
     iso_utc,
     report_message,
 )
+from storage.models import Incident
 from storage.records import MediaRef, ReportRecord
+from storage.repo_workflow import (
+    Action,
+    AuditEntry,
+    Disposition,
+    WorkflowState,
+    action_message,
+    build_action_message,
+)
 
 # --- the builders before the models (do not edit: they are the reference) ----------------
 
@@ -123,6 +132,22 @@ def _legacy_report(
     }
 
 
+def _legacy_action(incident: Incident, entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "incident_id": incident.id,
+        "version": entry.seq,
+        "camera_id": incident.camera_id,
+        "event_type": incident.event_type,
+        "action": entry.action,
+        "actor": entry.actor,
+        "ts": iso_utc(entry.ts_s),
+        "before": entry.before,
+        "after": entry.after,
+        "note": entry.note,
+    }
+
+
 # --- cases ---------------------------------------------------------------------------------
 
 _REPORT = ReportRecord(
@@ -186,6 +211,44 @@ def test_report_messages_are_the_json_of_before(
     assert encode(new) == encode(_legacy_report(report, "i-1", "cam-a", "fall", media))
 
 
+_NEW = {"state": "new", "disposition": None, "owner": None}
+_ACK = {"state": "acknowledged", "disposition": None, "owner": "ana"}
+_DONE = {"state": "resolved", "disposition": "false_alarm", "owner": "ana"}
+_ENTRIES = [
+    AuditEntry(1, 1_700_000_100.25, "ana", "acknowledge", _NEW, _ACK, None),
+    AuditEntry(2, 1_700_000_200, "token:ops", "note", _ACK, _ACK, "Checked: é ✓ " * 50),
+    AuditEntry(3, 1_700_000_300.5, "ana", "resolve", _ACK, _DONE, "false alarm"),
+    AuditEntry(4, 1_700_000_400, "system", "escalate", _NEW, _NEW, None),
+]
+
+
+@pytest.mark.parametrize("entry", _ENTRIES, ids=lambda e: e.action)
+def test_action_messages_are_the_json_of_before(entry: AuditEntry) -> None:
+    incident = Incident(id="i-1", camera_id="cam-a", event_type="fall")
+    new = action_message(incident, entry)
+    old = _legacy_action(incident, entry)
+    assert encode(new) == encode(old)
+    assert list(new) == list(old)
+    assert list(new["after"]) == list(old["after"])
+    assert mm.ActionMessage.model_validate(new).model_dump() == new
+    assert build_action_message(incident, entry).model_dump() == new
+    assert_valid_message("actions", new)
+
+
+def test_action_messages_refuse_unknown_states_and_actions() -> None:
+    msg = action_message(Incident(id="i-1", camera_id="cam-a", event_type="fall"), _ENTRIES[2])
+    for bad in (
+        {**msg, "action": "delete"},
+        {**msg, "after": {**_DONE, "state": "closed"}},
+        {**msg, "after": {**_DONE, "disposition": "maybe"}},
+        {**msg, "message_type": "action"},
+    ):
+        with pytest.raises(ValueError):
+            mm.ActionMessage.model_validate(bad)
+        with pytest.raises(AssertionError, match="invalid"):
+            assert_valid_message("actions", bad)
+
+
 def test_media_refs_keep_their_message_form() -> None:
     for ref in (_KEYFRAME, _CLIP, _INT_MEDIA):
         assert encode(ref.to_message()) == encode(_legacy_media(ref))
@@ -233,4 +296,7 @@ def test_the_literal_names_follow_the_enums() -> None:
     assert get_args(mm.UpdateKindName) == tuple(k.value for k in UpdateKind)
     assert get_args(mm.StatusName) == tuple(s.value for s in IncidentStatus)
     assert get_args(mm.SeverityName) == tuple(s.value for s in Severity)
+    assert get_args(mm.WorkflowStateName) == tuple(s.value for s in WorkflowState)
+    assert get_args(mm.DispositionName) == tuple(d.value for d in Disposition)
+    assert get_args(mm.ActionName) == tuple(a.value for a in Action)
     assert mm.SCHEMA_VERSION == SCHEMA_VERSION == 1

@@ -18,7 +18,7 @@ from storage_workload import make_report, make_update
 from detectors.types import UpdateKind
 from reports.types import Severity
 from storage import schemas
-from storage.message_models import IncidentMessage, ReportMessage
+from storage.message_models import ActionMessage, IncidentMessage, ReportMessage
 from storage.messages import SCHEMA_VERSION, iso_utc
 from storage.models import OutboxRow
 from storage.records import MediaRef
@@ -146,3 +146,22 @@ def test_a_stale_schema_is_reported(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "media-ref.v1.json is out of date" in capsys.readouterr().err
     assert schemas.write(tmp_path) == [tmp_path / name]
     assert schemas.stale(tmp_path) == []
+
+
+def test_every_workflow_action_message_validates(store: Store) -> None:
+    from storage.operator_store import OperatorStore
+    from storage.repo_workflow import Action, Disposition
+
+    ops = OperatorStore(store)
+    store.record(make_update("i-1", 1), report=make_report("i-1", 1))
+    ops.act("i-1", Action.ACKNOWLEDGE, actor="ana")
+    ops.act("i-1", Action.NOTE, actor="token:ops", note="checked the dock")
+    ops.act("i-1", Action.ASSIGN, actor="ana", owner="bo")
+    ops.act("i-1", Action.RESOLVE, actor="bo", disposition=Disposition.FALSE_ALARM)
+    ops.act("i-1", Action.REOPEN, actor="ana")
+    actions = [m for t, m in _payloads(store) if t == "actions"]
+    assert [m["version"] for m in actions] == [1, 2, 3, 4, 5]
+    for msg in actions:
+        assert_valid_message("actions", msg)
+        assert ActionMessage.model_validate(msg).model_dump() == msg
+    assert actions[3]["after"] == {"state": "resolved", "disposition": "false_alarm", "owner": "bo"}
