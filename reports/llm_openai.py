@@ -112,6 +112,23 @@ class OpenAIGenerator:
             raise BackendError(f"server answered HTTP {status} at {self._shown}: {text!r}")
         return self._content(raw)
 
+    def write_text(self, messages: list[dict[str, str]]) -> str:
+        """The server's answer to chat ``messages`` as free text (the handover summary)."""
+        self.load()
+        cfg = self._config
+        body: dict[str, Any] = {
+            "model": cfg.model,
+            "messages": messages,
+            "max_tokens": cfg.max_tokens,
+            "temperature": cfg.temperature,
+            "stream": False,
+        }
+        status, raw = self._post(body, time.monotonic() + cfg.timeout_s)
+        if status != 200:
+            text = " ".join(raw[:200].decode("utf-8", "replace").split())
+            raise BackendError(f"server answered HTTP {status} at {self._shown}: {text!r}")
+        return self._content(raw)
+
     def _post(self, body: dict[str, Any], deadline: float) -> tuple[int, bytes]:
         if self._stopped.is_set():
             raise BackendError("stopped")

@@ -11,10 +11,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from storage import repo_auth, repo_browse, repo_cameras, repo_live, repo_media, repo_workflow
+from storage import (
+    repo_auth,
+    repo_browse,
+    repo_cameras,
+    repo_handover,
+    repo_live,
+    repo_media,
+    repo_workflow,
+)
 from storage.records import IncidentDetail, IncidentRecord, MediaRef
 from storage.repo_auth import TokenRecord, UserRecord
 from storage.repo_browse import BrowseQuery
+from storage.repo_handover import Handover
 from storage.repo_history import get_incident
 from storage.repo_live import LiveEvent
 from storage.repo_workflow import Action, AuditEntry, Disposition, WorkflowView
@@ -133,6 +142,17 @@ class OperatorStore:
             return detail, view, repo_workflow.audit_trail(s, incident_id)
 
         return self.store._read(f"reading incident {incident_id!r}", read)
+
+    def handover(
+        self, *, since_ts_s: float, cameras: Sequence[str] | None, limit: int = 500
+    ) -> Handover:
+        """Open incidents and those resolved since ``since_ts_s``, with their notes."""
+        return self.store._read(
+            "reading the handover",
+            lambda s: repo_handover.handover(
+                s, since_ts_s=since_ts_s, cameras=cameras, limit=limit
+            ),
+        )
 
     def act(
         self,
