@@ -20,6 +20,7 @@ from vigil.api import (
     routes_auth,
     routes_camera_admin,
     routes_events,
+    routes_handover,
     routes_incidents,
     routes_probe,
     routes_search,
@@ -64,6 +65,7 @@ def create_app(
         routes_snapshot,
         routes_camera_admin,
         metrics,
+        routes_handover,
     ):
         api.include_router(module.router)
 
