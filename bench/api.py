@@ -123,6 +123,7 @@ def fill(store: Store, count: int, seed: int = 7) -> float:
     try:
         cur = raw.cursor()
         if store.dialect == "postgresql":
+            cur.execute("SET LOCAL statement_timeout = 0")  # the store's limit is for queries
             # the same seed twice: the reports of the incidents, without holding every row
             with cur.copy(f"COPY {inc_sql} FROM STDIN") as copy:
                 for inc, _ in _incident_rows(count, seed):
@@ -131,6 +132,7 @@ def fill(store: Store, count: int, seed: int = 7) -> float:
                 for _, rep in _incident_rows(count, seed):
                     copy.write_row(rep)
             raw.commit()
+            cur.execute("SET LOCAL statement_timeout = 0")
             cur.execute("ANALYZE")
         else:
             inc_ins = f"INSERT INTO {inc_sql} VALUES ({', '.join('?' for _ in INCIDENT_COLS)})"
