@@ -90,6 +90,7 @@ ENDPOINTS = [
     Endpoint("snooze", "POST", "/api/cameras/cam-a/snooze", "operator", True, {"minutes": 5}),
     Endpoint("metrics", "GET", "/metrics", "viewer", False),
     Endpoint("search", "GET", "/api/search?q=fell&mode=text", "viewer", False),
+    Endpoint("handover", "GET", "/api/handover", "viewer", False),
     Endpoint("snapshot", "GET", "/api/cameras/cam-a/snapshot", "viewer", True, ok=503),
     Endpoint(
         "probe", "POST", "/api/cameras/probe", "operator", False, {"url": "rtsp://127.0.0.1:9/x"}
