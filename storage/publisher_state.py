@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,9 @@ class RunState:
     backoff: Backoff
     producer: AIOKafkaProducer | None = None
     next_connect: float = 0.0
-    last_prune: float = 0.0
+    #: the first prune waits a full interval: at start it would race the app's own first
+    #: writes (camera rows) for SQLite's write lock
+    last_prune: float = field(default_factory=time.monotonic)
     feed: LocalFeed = field(default_factory=LocalFeed)
     send_fail_log: LogThrottle = field(default_factory=lambda: LogThrottle(WARN_EVERY_S))
     crash_log: LogThrottle = field(default_factory=lambda: LogThrottle(WARN_EVERY_S))
