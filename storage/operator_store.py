@@ -236,6 +236,14 @@ class OperatorStore:
 
     # --- live feed ------------------------------------------------------------------------
 
+    def add_event(self, kind: str, *, camera_id: str | None, payload: dict[str, Any]) -> None:
+        """Append one event to the live feed (e.g. a camera's state change)."""
+        now = self.now_s()
+        with self.store._write(f"adding a {kind} event") as s:
+            repo_live.add_live_event(
+                s, kind=kind, camera_id=camera_id, incident_id=None, payload=payload, now_s=now
+            )
+
     def events_after(
         self, after_id: int, *, cameras: Sequence[str] | None, limit: int = 500
     ) -> list[LiveEvent]:

@@ -55,6 +55,11 @@ def cameras(state: State, principal: Viewer) -> list[CameraOut]:
                 state=None if st is None else st.state.value,
                 reason=None if st is None else st.reason,
                 snoozed_until=iso(state.ops.snoozed_until(camera_id)),
+                input_fps=None if st is None else round(st.input_fps, 2),
+                sampled_fps=None if st is None else round(st.sampled_fps, 2),
+                drops={} if st is None else dict(st.drops),
+                reconnects=None if st is None else st.reconnects,
+                last_frame_at=None if st is None else iso(st.last_frame_ts_s),
             )
         )
     return out

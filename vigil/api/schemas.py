@@ -281,6 +281,11 @@ class CameraOut(_Out):
     state: str | None
     reason: str | None
     snoozed_until: datetime | None
+    input_fps: float | None = None
+    sampled_fps: float | None = None
+    drops: dict[str, int] = Field(default_factory=dict)
+    reconnects: int | None = None
+    last_frame_at: datetime | None = None
 
 
 class Health(_Out):

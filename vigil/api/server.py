@@ -13,6 +13,7 @@ import uvicorn
 
 from storage.errors import StorageError
 from storage.operator_store import OperatorStore
+from storage.repo_live import CAMERA_STATE
 from vigil.api.app import create_app
 from vigil.api.state import ApiState
 from vigil.config import VigilConfig
@@ -59,6 +60,60 @@ class Escalator:
         self._stop.set()
         if self._thread.is_alive():
             # a check stuck on a hung database must not hold up the stop (daemon thread)
+            self._thread.join(timeout=STOP_WAIT_S)
+
+
+#: How often camera states are compared for the live feed.
+CAMERA_WATCH_EVERY_S = 1.0
+
+
+class CameraWatcher:
+    """A thread that puts each camera state change of the in-process pipeline on the live feed."""
+
+    def __init__(self, ops: OperatorStore, pipeline: Any) -> None:
+        """Watch ``pipeline.lanes()``."""
+        self.ops = ops
+        self.pipeline = pipeline
+        self._last: dict[str, str] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="vigil-camwatch", daemon=True)
+
+    def start(self) -> None:
+        """Start watching."""
+        self._thread.start()
+
+    def tick(self) -> int:
+        """Announce the cameras whose state changed since the last call; returns how many."""
+        changed = 0
+        for lane in self.pipeline.lanes():
+            st = lane.status
+            if st is None or self._last.get(lane.camera_id) == st.state.value:
+                continue
+            self.ops.add_event(
+                CAMERA_STATE,
+                camera_id=lane.camera_id,
+                payload={
+                    "camera_id": lane.camera_id,
+                    "state": st.state.value,
+                    "before": self._last.get(lane.camera_id),
+                    "reason": st.reason,
+                },
+            )
+            self._last[lane.camera_id] = st.state.value
+            changed += 1
+        return changed
+
+    def _loop(self) -> None:
+        while not self._stop.wait(CAMERA_WATCH_EVERY_S):
+            try:
+                self.tick()
+            except StorageError as exc:
+                log.warning("camera state events not recorded (will retry): %s", exc)
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+        if self._thread.is_alive():
             self._thread.join(timeout=STOP_WAIT_S)
 
 
@@ -117,6 +172,7 @@ class ApiServer:
         self.app = create_app(ops, config, media_dir=media_dir, pipeline=pipeline)
         self.escalator = Escalator(ops, config.api.escalate_after_s)
         self.indexer = SearchIndexer(self.app.state.vigil)
+        self.watcher = None if pipeline is None else CameraWatcher(ops, pipeline)
         self._server = uvicorn.Server(
             uvicorn.Config(
                 self.app,
@@ -147,12 +203,16 @@ class ApiServer:
             self._thread.join(timeout=0.05)
         self.escalator.start()
         self.indexer.start()
+        if self.watcher is not None:
+            self.watcher.start()
         log.info("API listening on %s", self.url)
 
     def stop(self) -> None:
         """Stop escalating and serving (open live feeds are closed)."""
         self.escalator.stop()
         self.indexer.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
         self.app.state.vigil.stopping.set()
         self._server.should_exit = True
         if self._thread is not None:
