@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import FileResponse, StreamingResponse
 
 from storage.records import IncidentFilter
 from storage.repo_browse import BadCursor, BrowseQuery
 from storage.repo_workflow import WorkflowState
-from vigil.api.deps import IncidentId, MediaId, Principal, State, Viewer, check_camera
+from vigil.api.deps import IncidentId, MediaId, State, Viewer, check_camera
 from vigil.api.schemas import (
     NO_NUL,
     AuditOut,
@@ -38,39 +38,6 @@ def _ts(at: datetime | None) -> float | None:
     if at is None:
         return None
     return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).timestamp()
-
-
-def _query(
-    principal: Principal,
-    *,
-    camera: str | None,
-    event_type: str | None,
-    status_: str | None,
-    state: WorkflowState | None,
-    severity: str | None,
-    zone: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    sort: Literal["newest", "oldest"],
-    limit: int,
-    cursor: str | None,
-) -> BrowseQuery:
-    return BrowseQuery(
-        where=IncidentFilter(
-            camera=camera,
-            event_type=event_type,
-            status=status_,
-            since_ts_s=_ts(since),
-            until_ts_s=_ts(until),
-        ),
-        cameras=principal.cameras,
-        workflow_state=None if state is None else state.value,
-        severity=severity,
-        zone=zone,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-    )
 
 
 Camera = Annotated[str | None, Query(max_length=64, pattern=NO_NUL, description="Camera id.")]
@@ -96,10 +63,8 @@ Until = Annotated[datetime | None, Query(description="Opened before (ISO 8601; n
 Sort = Annotated[Literal["newest", "oldest"], Query()]
 
 
-@router.get("/incidents", response_model=IncidentPage)
-def list_incidents(
+def browse_filters(
     principal: Viewer,
-    state: State,
     camera: Camera = None,
     event_type: EventType = None,
     status_: Status = None,
@@ -109,24 +74,36 @@ def list_incidents(
     since: Since = None,
     until: Until = None,
     sort: Sort = "newest",
+) -> BrowseQuery:
+    """The filters the list and the export share, within the caller's cameras."""
+    return BrowseQuery(
+        where=IncidentFilter(
+            camera=camera,
+            event_type=event_type,
+            status=status_,
+            since_ts_s=_ts(since),
+            until_ts_s=_ts(until),
+        ),
+        cameras=principal.cameras,
+        workflow_state=None if workflow is None else workflow.value,
+        severity=severity,
+        zone=zone,
+        sort=sort,
+    )
+
+
+Filters = Annotated[BrowseQuery, Depends(browse_filters)]
+
+
+@router.get("/incidents", response_model=IncidentPage)
+def list_incidents(
+    state: State,
+    filters: Filters,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> IncidentPage:
     """Incidents the caller may see, filtered, sorted, one page at a time."""
-    q = _query(
-        principal,
-        camera=camera,
-        event_type=event_type,
-        status_=status_,
-        state=workflow,
-        severity=severity,
-        zone=zone,
-        since=since,
-        until=until,
-        sort=sort,
-        limit=limit,
-        cursor=cursor,
-    )
+    q = dataclasses.replace(filters, limit=limit, cursor=cursor)
     try:
         page, nxt = state.ops.browse(q)
     except BadCursor as exc:
@@ -202,34 +179,12 @@ def _json(rows: Iterator[IncidentOut]) -> Iterator[str]:
 
 @router.get("/incidents/export")
 def export_incidents(
-    principal: Viewer,
     state: State,
+    filters: Filters,
     format: Annotated[Literal["csv", "json"], Query()] = "csv",
-    camera: Camera = None,
-    event_type: EventType = None,
-    status_: Status = None,
-    workflow: StateQ = None,
-    severity: Severity = None,
-    zone: Zone = None,
-    since: Since = None,
-    until: Until = None,
-    sort: Sort = "newest",
 ) -> StreamingResponse:
     """Every incident the filters select (at most 100,000), as CSV or a JSON array."""
-    q = _query(
-        principal,
-        camera=camera,
-        event_type=event_type,
-        status_=status_,
-        state=workflow,
-        severity=severity,
-        zone=zone,
-        since=since,
-        until=until,
-        sort=sort,
-        limit=500,
-        cursor=None,
-    )
+    q = dataclasses.replace(filters, limit=500, cursor=None)
     rows = _export_rows(state, q)
     if format == "csv":
         return StreamingResponse(
