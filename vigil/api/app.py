@@ -30,6 +30,7 @@ from vigil.api import (
 )
 from vigil.api.state import ApiState, LoginLimiter
 from vigil.config import VigilConfig
+from vigil.console import mount as mount_console
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def create_app(
         routes_handover,
     ):
         api.include_router(module.router)
+    mount_console(api)  # the browser console's pages (/, /login, ...) and /static
 
     @api.exception_handler(StorageError)
     async def _storage_down(_request: Request, exc: StorageError) -> JSONResponse:

@@ -1,0 +1,7 @@
+"""More console pages (history, cameras, shift handover): filled in by their own change."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)

@@ -1,0 +1,1 @@
+// One incident (see CONSOLE.md).

@@ -1,0 +1,1 @@
+// The live alert list (see CONSOLE.md).
