@@ -26,6 +26,13 @@ def world(db_url: str, tmp_path: Path) -> Iterator[World]:
 
 
 @pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    """A TestClient over the API of ``world`` (on both backends)."""
+    with _client(world) as c:
+        yield c
+
+
+@pytest.fixture
 def sqlite_world(tmp_path: Path) -> Iterator[World]:
     """A fresh SQLite world (for tests of pages and files, not of queries)."""
     w = open_world(f"sqlite:///{tmp_path / 'vigil.db'}", tmp_path)

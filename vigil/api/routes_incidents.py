@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import FileResponse, StreamingResponse
 
 from storage.records import IncidentFilter
-from storage.repo_browse import BadCursor, BrowseQuery
+from storage.repo_browse import BadCursor, BrowseQuery, encode_cursor
 from storage.repo_workflow import WorkflowState
 from vigil.api.deps import IncidentId, MediaId, State, Viewer, check_camera
 from vigil.api.schemas import (
@@ -23,6 +23,7 @@ from vigil.api.schemas import (
     IncidentOut,
     IncidentPage,
     MediaOut,
+    NeighboursOut,
     ReportOut,
     TimelineOut,
 )
@@ -219,6 +220,23 @@ def get_incident(incident_id: IncidentId, principal: Viewer, state: State) -> In
         history=[AuditOut.of(e) for e in trail],
         procedure=state.config.api.procedure(detail.incident.event_type, detail.incident.zone),
     )
+
+
+@router.get("/incidents/{incident_id}/neighbours", response_model=NeighboursOut)
+def get_neighbours(incident_id: IncidentId, principal: Viewer, state: State) -> NeighboursOut:
+    """The previous and next incident by opened time, of the caller's cameras only."""
+    found = state.ops.incident(incident_id)
+    if found is None or not principal.can_see(found[0].incident.camera_id):
+        raise _not_found(incident_id)
+    rec = found[0].incident
+    at = encode_cursor(rec.opened_ts_s, rec.incident_id)
+
+    def step(sort: Literal["newest", "oldest"]) -> str | None:
+        q = BrowseQuery(cameras=principal.cameras, sort=sort, limit=1, cursor=at)
+        page, _ = state.ops.browse(q)
+        return page[0][0].incident_id if page else None
+
+    return NeighboursOut(prev=step("newest"), next=step("oldest"))
 
 
 @router.get("/media/{media_id}", response_class=FileResponse)

@@ -119,6 +119,11 @@ class ReportOut(_Out):
     severity: str
     action: str
     backend: str
+    model: str | None = Field(description="The model that wrote it (None: the template).")
+    fallback_used: bool = Field(
+        description="True if a model's answer was rejected and the template stands in."
+    )
+    fallback_reason: str | None = Field(description="Why the model's answer was rejected.")
     created_at: datetime
 
     @classmethod
@@ -132,6 +137,9 @@ class ReportOut(_Out):
             severity=r.severity.value,
             action=r.action,
             backend=r.backend,
+            model=r.model,
+            fallback_used=r.fallback_used,
+            fallback_reason=r.fallback_reason,
             created_at=iso(r.created_ts_s) or datetime.now(UTC),
         )
 
@@ -221,6 +229,13 @@ class IncidentDetailOut(IncidentOut):
     media: list[MediaOut]
     history: list[AuditOut]
     procedure: str | None
+
+
+class NeighboursOut(_Out):
+    """The incidents opened just before and just after one, within the caller's cameras."""
+
+    prev: str | None = Field(description="Opened just before (older); None: none.")
+    next: str | None = Field(description="Opened just after (newer); None: none.")
 
 
 class NoteIn(BaseModel):

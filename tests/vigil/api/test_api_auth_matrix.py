@@ -52,6 +52,7 @@ ENDPOINTS = [
     Endpoint("me", "GET", "/api/auth/me", None, False),
     Endpoint("list", "GET", "/api/incidents", "viewer", False, listed=_ids_of_page),
     Endpoint("detail", "GET", "/api/incidents/{inc}", "viewer", True),
+    Endpoint("neighbours", "GET", "/api/incidents/{inc}/neighbours", "viewer", True),
     Endpoint(
         "export", "GET", "/api/incidents/export?format=json", "viewer", False, listed=_ids_of_list
     ),
