@@ -95,3 +95,56 @@ def test_nothing_is_loaded_from_outside(login: Callable[..., TestClient], anon: 
 def test_page_routes_are_not_in_the_openapi(anon: TestClient) -> None:
     paths = anon.get("/api/openapi.json").json()["paths"]
     assert all(p.startswith("/api/") or p == "/metrics" for p in paths), sorted(paths)
+
+
+ACTIONS = ("Acknowledge", "Investigate", "Resolve", "False alarm", "Add note")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_viewers_get_no_action_buttons(
+    login: Callable[..., TestClient], sqlite_world: World, path: str
+) -> None:
+    sqlite_world.record()
+    viewer = login("viewer")
+    html = viewer.get(path).text
+    assert 'data-can-act="false"' in html
+    for name in ACTIONS:
+        assert f">{name}</button>" not in html
+    assert 'id="resolve-dialog"' not in html
+    # the pages' scripts take the role from /api/auth/me
+    assert viewer.get("/api/auth/me").json()["role"] == "viewer"
+
+
+@pytest.mark.parametrize("role", ["operator", "admin"])
+def test_operators_and_admins_get_the_action_buttons(
+    login: Callable[..., TestClient], sqlite_world: World, role: str
+) -> None:
+    inc = sqlite_world.record()
+    client = login(role)
+    live = client.get("/").text
+    for name in ACTIONS:
+        assert f">{name}</button>" in live
+    page = client.get(f"/incidents/{inc}").text
+    for name in ("Acknowledge", "Investigate", "Resolve", "False alarm", "Add note", "Assign"):
+        assert f">{name}</button>" in page
+    assert f'data-incident-id="{inc}"' in page
+    assert client.get("/api/auth/me").json()["role"] == role
+
+
+def test_the_scripts_act_only_for_operators_and_admins() -> None:
+    shell = (Path(STATIC_DIR) / "shell.js").read_text(encoding="utf-8")
+    assert 'user.role === "operator" || user.role === "admin"' in shell
+    for page in ("live.js", "incident.js"):
+        text = (Path(STATIC_DIR) / page).read_text(encoding="utf-8")
+        assert "mayAct = await canAct()" in text
+        assert "if (!mayAct" in text, page
+
+
+def test_the_live_list_is_labelled_for_assistive_technology(
+    login: Callable[..., TestClient],
+) -> None:
+    html = login("operator").get("/").text
+    assert 'role="grid" aria-label="Live alerts"' in html
+    assert '<h1 id="live-title">Live alerts</h1>' in html
+    assert '<nav aria-label="Main">' in html
+    assert '<main id="main"' in html

@@ -58,7 +58,8 @@ export function typing(ev) {
   const t = ev.target;
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return true;
   if (document.querySelector("dialog[open]")) return true;
-  return Boolean(t && t.closest && t.closest("input, textarea, select, [contenteditable]"));
+  const field = "textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio])";
+  return Boolean(t && t.closest && t.closest(field));
 }
 
 /** Page keys: ``map`` from a key (as KeyboardEvent.key) to a handler. */
