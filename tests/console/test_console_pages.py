@@ -148,3 +148,17 @@ def test_the_live_list_is_labelled_for_assistive_technology(
     assert '<h1 id="live-title">Live alerts</h1>' in html
     assert '<nav aria-label="Main">' in html
     assert '<main id="main"' in html
+
+
+def test_every_template_and_static_file_ships_in_the_package() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(STATIC_DIR).parent
+    with (root.parents[1] / "pyproject.toml").open("rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["vigil.console"]
+    files = [p for d in ("templates", "static") for p in (root / d).rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), f"{rel} is not package data"

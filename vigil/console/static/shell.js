@@ -1,6 +1,6 @@
 // What every page shares: the header's toggles and logout, the key help, dialogs, messages.
 
-import { api, post, pref, setPref } from "./api.js";
+import { api, pref, setPref } from "./api.js";
 
 let who = null;
 
@@ -111,7 +111,7 @@ const logout = document.getElementById("logout-button");
 if (logout) {
   logout.addEventListener("click", async () => {
     try {
-      await post("/api/auth/logout");
+      await api("/api/auth/logout", { method: "POST", relog: false });
     } catch (_) {
       /* already logged out: the login page either way */
     }
