@@ -162,3 +162,12 @@ def test_every_template_and_static_file_ships_in_the_package() -> None:
     for path in files:
         rel = path.relative_to(root).as_posix()
         assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), f"{rel} is not package data"
+
+
+def test_an_incident_page_outside_ones_cameras_is_404(
+    login: Callable[..., TestClient], sqlite_world: World
+) -> None:
+    inc = sqlite_world.record(camera_id="cam-a")
+    assert login("viewer", ["cam-a"]).get(f"/incidents/{inc}").status_code == 200
+    assert login("viewer", ["cam-b"]).get(f"/incidents/{inc}").status_code == 404
+    assert login("viewer").get("/incidents/no-such-incident").status_code == 404

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from vigil.api.deps import IncidentId
+from vigil.api.deps import IncidentId, get_state
 from vigil.console.shell import page_principal, render, safe_next, to_login
 
 router = APIRouter(include_in_schema=False)
@@ -36,4 +36,13 @@ def incident_page(request: Request, incident_id: IncidentId) -> Response:
     principal = page_principal(request)
     if principal is None:
         return to_login(request)
-    return render(request, "incident.html", principal, incident_id=incident_id)
+    found = get_state(request).ops.incident(incident_id)
+    # 404 (the page still renders and says so) for one outside the caller's cameras too
+    visible = found is not None and principal.can_see(found[0].incident.camera_id)
+    return render(
+        request,
+        "incident.html",
+        principal,
+        status_code=200 if visible else 404,
+        incident_id=incident_id,
+    )

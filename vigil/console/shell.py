@@ -57,6 +57,7 @@ def render(
     principal: Principal | None,
     *,
     active: str = "",
+    status_code: int = 200,
     **context: Any,
 ) -> Response:
     """A page from ``template`` with the caller, its rights and the console's headers."""
@@ -65,6 +66,7 @@ def render(
         request,
         template,
         {"user": principal, "can_act": can_act, "active": active, **context},
+        status_code=status_code,
         headers=_HEADERS,
     )
     return response
