@@ -24,6 +24,15 @@ let mediaKey = "";
 let mayAct = false;
 let reloadTimer = 0;
 const neighbours = { prev: null, next: null };
+const VERBS = {
+  acknowledge: "acknowledged",
+  investigate: "started investigating",
+  resolve: "resolved",
+  reopen: "reopened",
+  note: "added a note",
+  assign: "assigned",
+  escalate: "escalated",
+};
 
 function fill(elId, ...children) {
   document.getElementById(elId).replaceChildren(...children.flat().filter((c) => c !== null));
@@ -122,7 +131,7 @@ function history(d) {
       h("time", { datetime: e.at }, absolute(e.at)),
       " · ",
       h("strong", {}, e.actor),
-      ` ${e.action}`,
+      ` ${VERBS[e.action] || e.action}`,
       change(e) ? ` (${change(e)})` : "",
       e.note ? h("p", { class: "note" }, e.note) : null,
     ),
