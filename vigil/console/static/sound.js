@@ -1,5 +1,6 @@
 // Alarm tones made with WebAudio oscillators (no audio files). Each severity has its own
-// pattern and period; only the most severe pending pattern plays. Muted by the header toggle.
+// pattern and period, repeated while an unacknowledged incident of that severity is listed;
+// when two are due the more severe plays first, never overlapping. Muted by the header toggle.
 
 const PATTERNS = {
   critical: { freq: 988, beeps: 3, length: 0.14, gap: 0.08, period: 3000, type: "square" },
@@ -42,9 +43,13 @@ export class Alarm {
   tick() {
     if (this.muted) return;
     const now = Date.now();
-    const due = ORDER.find((s) => this.pending.has(s));
-    if (!due || now - (this.last[due] || 0) < PATTERNS[due].period) return;
+    if (now - (this.lastAny || 0) < 1500) return; // patterns never overlap
+    const due = ORDER.find(
+      (s) => this.pending.has(s) && now - (this.last[s] || 0) >= PATTERNS[s].period,
+    );
+    if (!due) return;
     this.last[due] = now;
+    this.lastAny = now;
     this.play(due);
   }
 
