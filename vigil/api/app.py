@@ -26,6 +26,7 @@ from vigil.api import (
     routes_search,
     routes_snapshot,
     routes_system,
+    routes_thumbnail,
     routes_workflow,
 )
 from vigil.api.state import ApiState, LoginLimiter
@@ -59,6 +60,7 @@ def create_app(
         routes_system,
         routes_auth,
         routes_incidents,
+        routes_thumbnail,
         routes_workflow,
         routes_events,
         routes_search,

@@ -112,6 +112,31 @@ def open_world(db_url: str, tmp: Path, **api: Any) -> World:
     return World(store, OperatorStore(store), config, media, clock)
 
 
+def add_keyframe(
+    w: World,
+    incident_id: str,
+    rel: str,
+    *,
+    kind: str = "keyframe:onset",
+    size: tuple[int, int] = (320, 240),
+) -> int:
+    """A JPEG keyframe of ``size`` (width, height) written under media_dir and recorded; its id."""
+    import cv2
+    import numpy as np
+
+    width, height = size
+    image = np.zeros((height, width, 3), np.uint8)
+    image[:, : width // 2] = (0, 0, 255)  # left half red (BGR), right half black
+    ok, jpeg = cv2.imencode(".jpg", image)
+    assert ok
+    path = w.media_dir / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(jpeg.tobytes())
+    ref = MediaRef(incident_id, kind, rel, "image/jpeg", w.clock(), path.stat().st_size)
+    w.store.add_media(ref)
+    return next(i for i, m in w.ops.media_ids(incident_id) if m.path == rel)
+
+
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header of a token."""
     return {"Authorization": f"Bearer {token}"}

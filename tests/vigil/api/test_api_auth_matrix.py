@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_kit import World, free_port, open_world
+from api_kit import World, add_keyframe, free_port, open_world
 
 from storage.repo_auth import ROLES
 from storage.repo_workflow import Action, Disposition
@@ -57,6 +57,7 @@ ENDPOINTS = [
         "export", "GET", "/api/incidents/export?format=json", "viewer", False, listed=_ids_of_list
     ),
     Endpoint("media", "GET", "/api/media/{media}", "viewer", True),
+    Endpoint("thumbnail", "GET", "/api/incidents/{inc}/thumbnail", "viewer", True),
     Endpoint("events", "GET", "/api/events", "viewer", False),
     Endpoint("cameras", "GET", "/api/cameras", "viewer", False, listed=_ids_of_list),
     Endpoint("ready", "GET", "/api/ready", "viewer", False),
@@ -168,6 +169,7 @@ def _env(url: str, tmp: Path) -> Iterator[Env]:
     w = open_world(url, tmp, bind=f"127.0.0.1:{free_port()}")
     incident = w.record()
     media = w.add_media(incident, "clips/a.mp4", b"0123456789")
+    add_keyframe(w, incident, "kf/a.jpg")
     creds = _creds(w)
     server = ApiServer(w.ops, w.config, media_dir=w.media_dir)
     server.start()
@@ -216,6 +218,8 @@ def test_cell(env: Env, ep: Endpoint, role: str, scope: str, cred: str) -> None:
         shown = ep.listed(r)
         target = "cam-a" if ep.name == "cameras" else env.incident
         assert (target in shown) == (scope == "all"), f"{ep.name} scope leak or miss: {shown}"
+    if want == 200 and ep.name == "thumbnail":
+        assert r.headers["content-type"] == "image/jpeg"
     if want == 200 and ep.name == "media":
         assert r.content == b"0123456789"
     if want != 200 and ep.fresh is not None:
