@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Literal
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from storage.db import SchemaState, schema_state
 from vigil.api.deps import State, Viewer
-from vigil.api.schemas import CameraOut, Health, iso
+from vigil.api.schemas import CameraOut, Health, ZoneOut, iso
+from vigil.api.state import ApiState
+from vigil.config import CameraConfig
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["system"])
 
@@ -35,18 +43,45 @@ def ready(state: State, _principal: Viewer) -> Health | JSONResponse:
     return body if ok else JSONResponse(body.model_dump(), status_code=503)
 
 
+Source = Literal["config", "runtime"]
+
+
+def definitions(state: ApiState) -> dict[str, tuple[Source, CameraConfig]]:
+    """Each defined camera's config and where it is defined (the config file wins)."""
+    out: dict[str, tuple[Source, CameraConfig]] = {}
+    for camera_id, stored in state.ops.runtime_cameras():
+        try:
+            out[camera_id] = ("runtime", CameraConfig.model_validate(stored))
+        except ValidationError:
+            log.warning("runtime camera %s: its stored config no longer validates", camera_id)
+    for cam in state.config.cameras:
+        out[cam.id] = ("config", cam)
+    return out
+
+
+def _zones(cam: CameraConfig | None) -> list[ZoneOut]:
+    if cam is None:
+        return []
+    return [
+        ZoneOut(name=z.name, polygon=list(z.polygon), events=list(z.events), mask=z.mask)
+        for z in cam.zones
+    ]
+
+
 @router.get("/cameras", response_model=list[CameraOut])
 def cameras(state: State, principal: Viewer) -> list[CameraOut]:
     """The cameras the caller may see, with live state when the pipeline runs here."""
     live = {}
     if state.app is not None:
         live = {lane.camera_id: lane for lane in state.app.lanes()}
+    defined = definitions(state)
     out = []
     for camera_id, name, url in state.ops.cameras():
         if not principal.can_see(camera_id):
             continue
         lane = live.get(camera_id)
         st = None if lane is None or lane.status is None else lane.status
+        source, cam = defined.get(camera_id, (None, None))
         out.append(
             CameraOut(
                 id=camera_id,
@@ -60,6 +95,12 @@ def cameras(state: State, principal: Viewer) -> list[CameraOut]:
                 drops={} if st is None else dict(st.drops),
                 reconnects=None if st is None else st.reconnects,
                 last_frame_at=None if st is None else iso(st.last_frame_ts_s),
+                source=source,
+                # changed through the API: a runtime camera, where the pipeline runs
+                editable=source == "runtime" and state.app is not None,
+                fps=None if cam is None else cam.fps,
+                events=[] if cam is None else sorted(cam.events),
+                zones=_zones(cam),
             )
         )
     return out

@@ -287,8 +287,22 @@ class SnoozeOut(_Out):
     until: datetime
 
 
+class ZoneOut(_Out):
+    """A named polygon of a camera (points ``[x, y]`` in [0, 1], x right, y down)."""
+
+    name: str
+    polygon: list[tuple[float, float]]
+    events: list[str]
+    mask: bool
+
+
 class CameraOut(_Out):
-    """A camera with its live state (when the pipeline runs in this process)."""
+    """A camera with its live state (when the pipeline runs in this process).
+
+    ``source`` says where it is defined: ``config`` (the config file: change it there),
+    ``runtime`` (added through the API: ``editable`` by admins) or None (only in the database,
+    e.g. a camera removed since).
+    """
 
     id: str
     name: str
@@ -301,6 +315,11 @@ class CameraOut(_Out):
     drops: dict[str, int] = Field(default_factory=dict)
     reconnects: int | None = None
     last_frame_at: datetime | None = None
+    source: Literal["config", "runtime"] | None = None
+    editable: bool = False
+    fps: float | None = Field(None, description="The configured sampling rate.")
+    events: list[str] = Field(default_factory=list)
+    zones: list[ZoneOut] = Field(default_factory=list)
 
 
 class Health(_Out):
