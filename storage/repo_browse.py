@@ -37,6 +37,8 @@ class BrowseQuery:
     sort: Sort = "newest"
     limit: int = 50
     cursor: str | None = None
+    #: only these incidents (None: any)
+    ids: Sequence[str] | None = None
 
 
 def encode_cursor(opened_ts_s: float, incident_id: str) -> str:
@@ -90,6 +92,8 @@ def _where(stmt: Any, q: BrowseQuery) -> Any:
             stmt = stmt.where(condition)
     if q.cameras is not None:
         stmt = stmt.where(Incident.camera_id.in_(list(q.cameras)))
+    if q.ids is not None:
+        stmt = stmt.where(Incident.id.in_(list(q.ids)))
     if q.workflow_state is not None:
         state = func.coalesce(WorkflowRow.state, "new")
         stmt = stmt.where(state == q.workflow_state)

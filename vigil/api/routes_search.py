@@ -9,9 +9,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 
 from storage.records import IncidentFilter
+from storage.repo_browse import BrowseQuery
 from storage.search import Embedder, SearchHit
-from vigil.api.deps import State, Viewer
-from vigil.api.schemas import NO_NUL, _Out
+from vigil.api.deps import Principal, State, Viewer
+from vigil.api.routes_incidents import Severity, StateQ, Zone, _ts
+from vigil.api.schemas import NO_NUL, IncidentOut, _Out
 from vigil.api.state import ApiState
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class SearchHitOut(_Out):
     score: float
     title: str
     snippet: str
+    incident: IncidentOut | None = None  # as the incident list shows it
 
 
 def embedder_of(state: ApiState) -> Embedder:
@@ -60,12 +63,17 @@ def search(
     status_: Annotated[str | None, Query(alias="status", max_length=16, pattern=NO_NUL)] = None,
     since: Annotated[datetime | None, Query()] = None,
     until: Annotated[datetime | None, Query()] = None,
+    workflow: StateQ = None,
+    severity: Severity = None,
+    zone: Zone = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[SearchHitOut]:
     """Incidents whose reports match ``q``, best first, only the caller's cameras.
 
     ``text``: words (stemmed), ``semantic``: meaning ("person lying on the floor" finds
-    falls), ``hybrid``: both, fused by rank. Reports are embedded in the background.
+    falls), ``hybrid``: both, fused by rank. Reports are embedded in the background. Each
+    hit carries its incident as the list shows it; ``workflow``, ``severity`` and ``zone``
+    filter the hits like the list's filters (of the best hits read, so a page may be short).
     """
     if camera is not None and not principal.can_see(camera):
         return []
@@ -73,18 +81,22 @@ def search(
         camera=camera,
         event_type=event_type,
         status=status_,
-        since_ts_s=None if since is None else since.timestamp(),
-        until_ts_s=None if until is None else until.timestamp(),
+        since_ts_s=_ts(since),
+        until_ts_s=_ts(until),
     )
     embedder = None if mode == "text" else embedder_of(state)
-    fetch = limit if principal.cameras is None else limit * SCOPE_OVERFETCH
+    narrowed = workflow is not None or severity is not None or zone is not None
+    fetch = limit if principal.cameras is None and not narrowed else limit * SCOPE_OVERFETCH
     try:
         hits: list[SearchHit] = state.ops.store.search_reports(
             q, mode=mode, where=flt, limit=fetch, embedder=embedder
         )
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-    shown = [h for h in hits if principal.can_see(h.camera_id)][:limit]
+    shown = [h for h in hits if principal.can_see(h.camera_id)]
+    rows = _incidents(state, principal, [h.incident_id for h in shown], workflow, severity, zone)
+    if narrowed:
+        shown = [h for h in shown if h.incident_id in rows]
     return [
         SearchHitOut(
             incident_id=h.incident_id,
@@ -93,6 +105,30 @@ def search(
             score=h.score,
             title=h.title,
             snippet=h.snippet,
+            incident=rows.get(h.incident_id),
         )
-        for h in shown
+        for h in shown[:limit]
     ]
+
+
+def _incidents(
+    state: ApiState,
+    principal: Principal,
+    ids: list[str],
+    workflow: StateQ,
+    severity: Severity,
+    zone: Zone,
+) -> dict[str, IncidentOut]:
+    """The incidents ``ids`` as the list shows them, those the filters keep."""
+    if not ids:
+        return {}
+    q = BrowseQuery(
+        cameras=principal.cameras,
+        workflow_state=None if workflow is None else workflow.value,
+        severity=severity,
+        zone=zone,
+        limit=len(ids),
+        ids=ids,
+    )
+    page, _next = state.ops.browse(q)
+    return {rec.incident_id: IncidentOut.of(rec, view) for rec, view in page}

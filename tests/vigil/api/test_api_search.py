@@ -106,3 +106,28 @@ def test_text_search_and_bad_input(world: World, indexed: TestClient) -> None:
         == 422
     )
     assert indexed.get("/api/search", params={"q": "fire"}).status_code == 401
+
+
+def test_hits_carry_their_incident_and_take_the_lists_filters(
+    world: World, client: TestClient
+) -> None:
+    from storage.repo_workflow import Action
+
+    _record(world, "fall-a", "cam-a", "fall", FALL)
+    _record(world, "fall-b", "cam-b", "fall", FALL)
+    world.ops.act("fall-b", Action.ACKNOWLEDGE, actor="ann")
+    tok = bearer(world.token("viewer", "viewer"))
+
+    def ids(**params: str) -> list[str]:
+        r = client.get("/api/search", params={"q": "fell", "mode": "text", **params}, headers=tok)
+        assert r.status_code == 200, r.text
+        for h in r.json():
+            assert h["incident"]["id"] == h["incident_id"] and h["incident"]["title"] == FALL[0]
+        return sorted(h["incident_id"] for h in r.json())
+
+    assert ids() == ["fall-a", "fall-b"]
+    assert ids(workflow="acknowledged") == ["fall-b"]
+    assert ids(workflow="new") == ["fall-a"]
+    assert ids(severity="critical") == []
+    assert ids(zone="nowhere") == []
+    assert ids(since="2000-01-01T00:00:00") == ["fall-a", "fall-b"]  # no offset: UTC
