@@ -2,7 +2,8 @@
 // add (probe first), change and remove runtime cameras and edit zones for admins.
 
 import { api, post } from "./api.js";
-import { h, when, words } from "./dom.js";
+import { when, words } from "./dom.js";
+import { h } from "./format.js";
 import { me, openDialog, toast } from "./shell.js";
 import { openZoneEditor } from "./zones.js";
 
@@ -54,7 +55,7 @@ function facts(cam) {
     ["Reconnects", cam.reconnects ?? "–"],
     ["Last frame", cam.last_frame_at ? when(cam.last_frame_at) : "none yet"],
   ];
-  return h("dl", { class: "cam-facts" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  return h("dl", { class: "cam-facts" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 }
 
 function zonesText(cam) {
@@ -176,7 +177,7 @@ function render(list) {
       const pic = picture(cam);
       const parts = { title: h("div"), state: h("div"), facts: h("div"), actions: h("div") };
       const info = h("div", { class: "cam-info" }, parts.title, parts.state, parts.facts, parts.actions);
-      const li = h("li", { class: "camera-card", dataset: { cameraId: cam.id } }, pic.box, info);
+      const li = h("li", { class: "camera-card", "data-camera-id": cam.id }, pic.box, info);
       card = { li, pic, key: null, ...parts };
       cards.set(cam.id, card);
       grid.append(li);

@@ -1,24 +1,5 @@
-// Small DOM helpers of the history, cameras and handover pages (no framework).
-
-/** An element: ``h("a", {href: "/x", class: "c"}, "text", child)``; null/false children skipped. */
-export function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === null || value === undefined || value === false) continue;
-    if (name.startsWith("on") && typeof value === "function") {
-      el.addEventListener(name.slice(2), value);
-    } else if (name === "dataset") {
-      Object.assign(el.dataset, value);
-    } else {
-      el.setAttribute(name, value === true ? "" : String(value));
-    }
-  }
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return el;
-}
+// Helpers of the history, cameras and handover pages beyond format.js: SVG elements, times
+// for datetime-local fields, words from API values.
 
 /** An SVG element with attributes. */
 export function svg(tag, attrs = {}) {
@@ -27,11 +8,11 @@ export function svg(tag, attrs = {}) {
   return el;
 }
 
-/** A time for people, in this browser's zone ("" for none). */
+/** A date and time for people, in this browser's zone, always with the date ("" for none). */
 export function when(iso) {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
+  const d = new Date(iso || "");
+  if (Number.isNaN(d.getTime())) return "";
+  return `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
 }
 
 /** The value of a datetime-local field for an ISO time (local time, minutes). */
@@ -52,15 +33,9 @@ export function fromLocalInput(value) {
   return Number.isNaN(d.getTime()) ? "" : d.toISOString();
 }
 
-/** "fall" → "Fall", "true_alarm" → "True alarm". */
+/** "queue_full" → "Queue full". */
 export function words(value) {
   if (!value) return "";
   const text = String(value).replaceAll("_", " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-/** A severity badge (text, not colour alone). */
-export function severityBadge(severity) {
-  const sev = severity || "none";
-  return h("span", { class: `sev sev-${sev}` }, severity ? words(severity) : "No report");
 }

@@ -2,7 +2,8 @@
 // with their notes and those resolved in the period with their dispositions.
 
 import { api } from "./api.js";
-import { fromLocalInput, h, severityBadge, toLocalInput, when, words } from "./dom.js";
+import { fromLocalInput, toLocalInput, when, words } from "./dom.js";
+import { DISPOSITIONS, STATES, eventLabel, h, severityBadge } from "./format.js";
 
 const form = document.getElementById("handover-form");
 const hours = document.getElementById("h-hours");
@@ -28,16 +29,16 @@ function notes(inc) {
 }
 
 function item(inc, resolved) {
-  const title = inc.title || `${words(inc.event_type)} at ${inc.camera_name}`;
+  const title = inc.title || `${eventLabel(inc.event_type)} at ${inc.camera_name}`;
   const wf = inc.workflow;
   const facts = resolved
-    ? `${words(wf.disposition || "resolved")} · resolved ${when(inc.resolved_at)}${wf.owner ? ` · ${wf.owner}` : ""}`
-    : `${words(wf.state)}${wf.owner ? ` · owner ${wf.owner}` : " · nobody owns it"} · opened ${when(inc.opened_at)}`;
+    ? `${DISPOSITIONS[wf.disposition] || "Resolved"} · resolved ${when(inc.resolved_at)}${wf.owner ? ` · ${wf.owner}` : ""}`
+    : `${STATES[wf.state] || words(wf.state)}${wf.owner ? ` · owner ${wf.owner}` : " · nobody owns it"} · opened ${when(inc.opened_at)}`;
   return h(
     "li",
-    { class: "handover-item", dataset: { incidentId: inc.id, severity: inc.severity || "none" } },
+    { class: "handover-item", "data-incident-id": inc.id, "data-severity": inc.severity || "none" },
     h("p", {}, severityBadge(inc.severity), " ", h("a", { href: `/incidents/${encodeURIComponent(inc.id)}` }, title)),
-    h("p", { class: "meta" }, `${words(inc.event_type)}${inc.zone ? ` in ${inc.zone}` : ""} · ${facts}`),
+    h("p", { class: "meta" }, `${eventLabel(inc.event_type)}${inc.zone ? ` in ${inc.zone}` : ""} · ${facts}`),
     notes(inc),
   );
 }
@@ -64,7 +65,7 @@ function render(out) {
     ...out.cameras.map((cam) =>
       h(
         "section",
-        { class: "handover-camera", "aria-labelledby": `hc-${cam.camera_id}`, dataset: { cameraId: cam.camera_id } },
+        { class: "handover-camera", "aria-labelledby": `hc-${cam.camera_id}`, "data-camera-id": cam.camera_id },
         h("h2", { id: `hc-${cam.camera_id}` }, cam.camera_name),
         part("Open", cam.open, false, cam.camera_id),
         part("Resolved", cam.resolved, true, cam.camera_id),

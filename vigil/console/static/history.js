@@ -5,7 +5,8 @@
 // more"); with them the hits come best first, each with its report's matching snippet.
 
 import { api } from "./api.js";
-import { fromLocalInput, h, severityBadge, toLocalInput, when, words } from "./dom.js";
+import { fromLocalInput, toLocalInput, when, words } from "./dom.js";
+import { DISPOSITIONS, STATES, eventLabel, h, severityBadge } from "./format.js";
 
 const form = document.getElementById("history-form");
 const tbody = document.querySelector("#history-table tbody");
@@ -66,7 +67,7 @@ function setExports(query) {
 }
 
 function thumbnail(inc) {
-  const alt = `Keyframe: ${words(inc.event_type)} at ${inc.camera_name}, ${when(inc.opened_at)}`;
+  const alt = `Keyframe: ${eventLabel(inc.event_type)} at ${inc.camera_name}, ${when(inc.opened_at)}`;
   const img = h("img", {
     src: `/api/incidents/${encodeURIComponent(inc.id)}/thumbnail`,
     alt,
@@ -90,19 +91,20 @@ function snippet(text) {
 
 /** One table row; ``hit`` (a search hit) adds its snippet. */
 function row(inc, hit) {
-  const title = inc.title || hit?.title || `${words(inc.event_type)} at ${inc.camera_name}`;
+  const title = inc.title || hit?.title || `${eventLabel(inc.event_type)} at ${inc.camera_name}`;
   const link = h("a", { href: `/incidents/${encodeURIComponent(inc.id)}` }, title);
   const report = h("td", { class: "report-cell" }, link);
   if (hit && hit.snippet) report.append(snippet(hit.snippet));
   const wf = inc.workflow || { state: "new" };
-  const stateText = wf.disposition ? `${words(wf.state)} (${words(wf.disposition)})` : words(wf.state);
+  const stateName = STATES[wf.state] || words(wf.state);
+  const stateText = wf.disposition ? `${stateName} (${DISPOSITIONS[wf.disposition] || words(wf.disposition)})` : stateName;
   return h(
     "tr",
-    { dataset: { incidentId: inc.id, severity: inc.severity || "none" } },
+    { "data-incident-id": inc.id, "data-severity": inc.severity || "none" },
     h("td", {}, thumbnail(inc)),
     h("td", { class: "when" }, h("time", { datetime: inc.opened_at }, when(inc.opened_at))),
     h("td", {}, inc.camera_name, h("small", { class: "sub" }, inc.camera_id)),
-    h("td", {}, words(inc.event_type), inc.zone ? h("small", { class: "sub" }, `zone ${inc.zone}`) : null),
+    h("td", {}, eventLabel(inc.event_type), inc.zone ? h("small", { class: "sub" }, `zone ${inc.zone}`) : null),
     h("td", {}, severityBadge(inc.severity)),
     h("td", {}, h("span", { class: `badge wf-${wf.state}` }, stateText)),
     report,

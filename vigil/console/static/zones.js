@@ -3,7 +3,8 @@
 // the YAML to paste into the config.
 
 import { api } from "./api.js";
-import { h, svg } from "./dom.js";
+import { svg } from "./dom.js";
+import { h } from "./format.js";
 import { openDialog, toast } from "./shell.js";
 
 const dialog = document.getElementById("zones-dialog");
