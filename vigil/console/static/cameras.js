@@ -327,10 +327,17 @@ const cameraForm = (() => {
   return { edit: open };
 })();
 
+// nothing is fetched while the tab is hidden; coming back refreshes at once
 setInterval(() => {
+  if (document.hidden) return;
   for (const card of cards.values()) card.pic.load();
 }, PICTURE_EVERY_MS);
-setInterval(refresh, LIST_EVERY_MS);
+setInterval(() => {
+  if (!document.hidden) refresh();
+}, LIST_EVERY_MS);
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) refresh();
+});
 
 me()
   .then((user) => {

@@ -182,6 +182,7 @@ export function openZoneEditor(cam, options = {}) {
   $("zone-save").hidden = !cam.editable;
   const events = $("zone-events");
   events.querySelectorAll("label").forEach((l) => l.remove());
+  events.hidden = !(cam.events || []).length;
   for (const ev of cam.events || []) {
     events.append(h("label", {}, h("input", { type: "checkbox", value: ev }), ` ${ev.replaceAll("_", " ")}`));
   }
