@@ -57,14 +57,14 @@ class ThumbCache:
 CACHE = ThumbCache()
 
 
-def _keyframe(media: list[tuple[int, MediaRef]]) -> MediaRef | None:
-    """The keyframe a thumbnail shows: annotated first, then the clean onset, then any."""
-    frames = [m for _i, m in media if m.kind.startswith("keyframe:")]
+def _keyframe(media: list[tuple[int, MediaRef]]) -> int | None:
+    """The id of the keyframe a thumbnail shows: annotated first, then the clean onset, then any."""
+    frames = [(i, m) for i, m in media if m.kind.startswith("keyframe:")]
     for kind in KINDS:
-        found = next((m for m in frames if m.kind == kind), None)
+        found = next((i for i, m in frames if m.kind == kind), None)
         if found is not None:
             return found
-    return frames[0] if frames else None
+    return frames[0][0] if frames else None
 
 
 def thumbnail_bytes(path: Path, width: int = THUMB_WIDTH) -> bytes | None:
@@ -91,14 +91,16 @@ def thumbnail_bytes(path: Path, width: int = THUMB_WIDTH) -> bytes | None:
 )
 def thumbnail(incident_id: IncidentId, principal: Viewer, state: State) -> Response:
     """The incident's keyframe (annotated, else clean) as a JPEG 160 pixels wide."""
-    found = state.ops.incident(incident_id)
-    if found is None or not principal.can_see(found[0].incident.camera_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no incident {incident_id!r}")
-    ref = _keyframe(state.ops.media_ids(incident_id))
+    # the keyframe's row names its camera: two small reads, not the whole incident
+    media_id = _keyframe(state.ops.media_ids(incident_id))
+    found = None if media_id is None else state.ops.media(media_id)
+    if found is None or not principal.can_see(found[1]):
+        # the same answer for no incident, no keyframe and another camera's incident
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no keyframe of {incident_id!r}")
     root = state.media_dir.resolve()
-    path = (root / ref.path).resolve() if ref is not None else None
-    if path is None or not path.is_relative_to(root) or not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this incident has no keyframe")
+    path = (root / found[0].path).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the keyframe is not on disk")
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     data = CACHE.get(key)
