@@ -33,7 +33,7 @@ from streamer.clock import SYSTEM_CLOCK, Clock
 from streamer.prebuffer import PacketBuffer
 from streamer.queue import FrameQueue
 from streamer.source import SourceSpec
-from streamer.state import CameraStatus
+from streamer.state import CameraState, CameraStatus
 from streamer.supervisor import Supervisor
 from streamer.types import Frame
 from vigil.config import CameraConfig, VigilConfig
@@ -83,6 +83,7 @@ class App:
         self.stop_timeout_s = 4.5
         self.stats = RunStats()
         self._stop = threading.Event()
+        self._ended: set[str] = set()  # cameras whose stream ended and whose incidents closed
         self._started: list[str] = []
         self._listeners = Listeners()
         self._own_scorer = scorer is None
@@ -232,6 +233,7 @@ class App:
         with self.pipeline.lock:
             if cam.id in self.pipeline:
                 raise ValueError(f"camera {cam.id!r} is already watched")
+            self._ended.discard(cam.id)
             self.store.upsert_camera(
                 camera_id=cam.id,
                 name=cam.display_name,
@@ -377,7 +379,7 @@ class App:
     def run(self, *, progress: Callable[[RunStats], None] | None = None) -> RunStats:
         """Process frames until stopped, or until every source has ended (files)."""
         assert self.queue is not None and self.supervisor is not None
-        last_tick = self.clock.monotonic()
+        last_tick = last_end_check = self.clock.monotonic()
         while not self._stop.is_set():
             frames = self.queue.get_batch(self.max_batch, timeout_s=0.2)
             if frames:
@@ -387,6 +389,9 @@ class App:
             if self.pace and self.clock.monotonic() - last_tick >= TICK_S:
                 last_tick = self.clock.monotonic()
                 self.pipeline.tick()
+            if self.clock.monotonic() - last_end_check >= TICK_S:
+                last_end_check = self.clock.monotonic()
+                self._finish_ended_cameras()
             if not frames and self.supervisor.ended():
                 self._drain_queue()
                 self._finish_all("stream_ended")
@@ -404,6 +409,22 @@ class App:
 
     def _finish_all(self, reason: str) -> None:
         self.pipeline.finish_all(reason)
+
+    def _finish_ended_cameras(self) -> None:
+        """Close the incidents of each camera whose stream ended (a file played to its end)
+        while other cameras go on; without this they stayed open until Vigil stopped."""
+        assert self.supervisor is not None
+        ended = [
+            cid
+            for cid, st in self.supervisor.statuses().items()
+            if st.state is CameraState.ENDED and cid not in self._ended and cid in self.pipeline
+        ]
+        if not ended:
+            return
+        self._drain_queue()  # their last frames first
+        for cid in ended:
+            self._ended.add(cid)
+            self.pipeline.finish_camera(cid, "stream_ended", self.supervisor.packet_buffer(cid))
 
     # -- storage callbacks -----------------------------------------------------------------
 

@@ -58,12 +58,24 @@ class Pipeline:
         with self.lock:
             lane = self._lanes.pop(camera_id, None)
             if lane is not None:
-                last = lane.last_frame
-                ts = last.ts_s if last is not None else self.clock.wall()
-                self._handle(lane.detector.finish(ts, "camera_removed"))
+                self._finish_lane(lane, "camera_removed")
             self.clips.finish_camera(camera_id, packets)
             if self.scorer is not None:
                 self.scorer.reset(camera_id)
+
+    def finish_camera(self, camera_id: str, reason: str, packets: PacketBuffer | None) -> None:
+        """Close a camera's open incidents and write its clips, keeping its lane (its stream
+        ended while other cameras go on)."""
+        with self.lock:
+            lane = self._lanes.get(camera_id)
+            if lane is not None:
+                self._finish_lane(lane, reason)
+            self.clips.finish_camera(camera_id, packets)
+
+    def _finish_lane(self, lane: CameraLane, reason: str) -> None:
+        last = lane.last_frame
+        ts = last.ts_s if last is not None else self.clock.wall()
+        self._handle(lane.detector.finish(ts, reason))
 
     def states(self, statuses: dict[str, CameraStatus]) -> list[LaneState]:
         """Every lane's state, with the supervisor's ``statuses``."""
@@ -124,9 +136,7 @@ class Pipeline:
         """Close every open incident (``reason``) and write the clips still collecting."""
         with self.lock:
             for lane in list(self._lanes.values()):
-                last = lane.last_frame
-                ts = last.ts_s if last is not None else self.clock.wall()
-                self._handle(lane.detector.finish(ts, reason))
+                self._finish_lane(lane, reason)
             self.clips.finish_all()
 
     def _windowed(self, frames: list[Frame]) -> tuple[list[Frame], list[Window]]:
