@@ -168,8 +168,9 @@ def _serve(cfg: VigilConfig) -> None:
         raise typer.Exit(1)
     password = _demo_login(OperatorStore(store))
     typer.echo(
-        f"\nVigil API: {server.url}/api/docs  (OpenAPI {server.url}/api/openapi.json)\n"
-        f"log in as {DEMO_USER} / {password}:\n"
+        f"\nVigil console: {server.url}/  (live alerts, incidents, history, cameras)\n"
+        f"Vigil API: {server.url}/api/docs  (OpenAPI {server.url}/api/openapi.json)\n"
+        f"log in as {DEMO_USER} / {password}: in the console, or\n"
         f"  curl -c cookies -H 'content-type: application/json' "
         f'-d \'{{"username":"{DEMO_USER}","password":"{password}"}}\' '
         f"{server.url}/api/auth/login\n"
