@@ -127,6 +127,7 @@ def _export_rows(state: State, q: BrowseQuery) -> Iterator[IncidentOut]:
 _CSV_FIELDS = [
     "id",
     "camera_id",
+    "camera_name",
     "event_type",
     "status",
     "opened_at",
@@ -141,6 +142,36 @@ _CSV_FIELDS = [
 ]
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection:
+#: ``= + - @``, tab, carriage return; and the full-width forms some spreadsheets accept).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: str) -> str:
+    """``value`` made safe for a spreadsheet: a leading formula character gets a ``'``."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _csv_row(r: IncidentOut) -> list[str]:
+    cells = [
+        r.id,
+        r.camera_id,
+        r.camera_name,
+        r.event_type,
+        r.status,
+        r.opened_at.isoformat(),
+        r.closed_at.isoformat() if r.closed_at else "",
+        f"{r.peak_score:.3f}",
+        r.zone or "",
+        r.severity or "",
+        r.title or "",
+        r.workflow.state,
+        r.workflow.disposition or "",
+        r.workflow.owner or "",
+    ]
+    return [csv_cell(c) for c in cells]
+
+
 def _csv(rows: Iterator[IncidentOut]) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -149,23 +180,7 @@ def _csv(rows: Iterator[IncidentOut]) -> Iterator[str]:
     buf.seek(0)
     buf.truncate()
     for r in rows:
-        writer.writerow(
-            [
-                r.id,
-                r.camera_id,
-                r.event_type,
-                r.status,
-                r.opened_at.isoformat(),
-                r.closed_at.isoformat() if r.closed_at else "",
-                f"{r.peak_score:.3f}",
-                r.zone or "",
-                r.severity or "",
-                r.title or "",
-                r.workflow.state,
-                r.workflow.disposition or "",
-                r.workflow.owner or "",
-            ]
-        )
+        writer.writerow(_csv_row(r))
         yield buf.getvalue()
         buf.seek(0)
         buf.truncate()

