@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from storage.models import Camera, Incident, ReportRow, WorkflowRow
 from storage.records import IncidentFilter, IncidentRecord
 from storage.repo_history import incident_record, latest_reports
-from storage.repo_workflow import WorkflowView, workflow_view
+from storage.repo_workflow import WorkflowView, view_of
 
 Sort = Literal["newest", "oldest"]
 
@@ -122,9 +122,13 @@ def _after_cursor(stmt: Any, q: BrowseQuery) -> Any:
 def browse_incidents(
     session: Session, q: BrowseQuery
 ) -> tuple[list[tuple[IncidentRecord, WorkflowView]], str | None]:
-    """One page of incidents with their workflow, and the cursor of the next page (or None)."""
+    """One page of incidents with their workflow, and the cursor of the next page (or None).
+
+    Two statements whatever the page size: the page (workflow rows outer-joined) and the
+    newest reports of its incidents.
+    """
     stmt = (
-        select(Incident, Camera.name)
+        select(Incident, Camera.name, WorkflowRow)
         .join(Camera, Camera.id == Incident.camera_id)
         .outerjoin(WorkflowRow, WorkflowRow.incident_id == Incident.id)
     )
@@ -137,10 +141,10 @@ def browse_incidents(
     rows = session.execute(stmt.order_by(*order).limit(q.limit + 1)).all()
     more = len(rows) > q.limit
     rows = rows[: q.limit]
-    latest = latest_reports(session, [inc.id for inc, _ in rows])
+    latest = latest_reports(session, [inc.id for inc, _, _ in rows])
     page = [
-        (incident_record(inc, name, latest.get(inc.id)), workflow_view(session, inc.id))
-        for inc, name in rows
+        (incident_record(inc, name, latest.get(inc.id)), view_of(inc.id, wf))
+        for inc, name, wf in rows
     ]
     nxt = encode_cursor(rows[-1][0].opened_ts_s, rows[-1][0].id) if more and rows else None
     return page, nxt

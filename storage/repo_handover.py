@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from storage.models import Camera, Incident, WorkflowActionRow, WorkflowRow
 from storage.records import IncidentRecord
 from storage.repo_history import incident_record, latest_reports
-from storage.repo_workflow import Action, AuditEntry, WorkflowState, WorkflowView, workflow_view
+from storage.repo_workflow import Action, AuditEntry, WorkflowState, WorkflowView, view_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +40,9 @@ class Handover:
     truncated: bool
 
 
-def _base(cameras: Sequence[str] | None) -> Select[Incident, str]:
-    stmt: Select[Incident, str] = (
-        select(Incident, Camera.name)
+def _base(cameras: Sequence[str] | None) -> Select[Incident, str, WorkflowRow | None]:
+    stmt: Select[Incident, str, WorkflowRow | None] = (
+        select(Incident, Camera.name, WorkflowRow)
         .join(Camera, Camera.id == Incident.camera_id)
         .outerjoin(WorkflowRow, WorkflowRow.incident_id == Incident.id)
     )
@@ -79,7 +79,11 @@ def handover(
     session: Session, *, since_ts_s: float, cameras: Sequence[str] | None, limit: int = 500
 ) -> Handover:
     """Open incidents (newest first) and those resolved at or after ``since_ts_s``, each at most
-    ``limit``, of ``cameras`` (None: all), with their notes."""
+    ``limit``, of ``cameras`` (None: all), with their notes.
+
+    Four statements whatever the count: open and resolved incidents (workflow rows
+    outer-joined), then the newest reports and the notes of all of them.
+    """
     state = func.coalesce(WorkflowRow.state, WorkflowState.NEW.value)
     open_rows = session.execute(
         _base(cameras)
@@ -101,14 +105,16 @@ def handover(
     ids = [r[0].id for r in open_rows] + [r[0].id for r in resolved_rows]
     reports, notes = latest_reports(session, ids), _notes(session, ids)
 
-    def item(inc: Incident, name: str, resolved: float | None) -> HandoverItem:
+    def item(
+        inc: Incident, name: str, wf: WorkflowRow | None, resolved: float | None
+    ) -> HandoverItem:
         rec = incident_record(inc, name, reports.get(inc.id))
-        view = workflow_view(session, inc.id)
+        view = view_of(inc.id, wf)
         return HandoverItem(rec, view, tuple(notes.get(inc.id, ())), resolved)
 
     return Handover(
         since_ts_s=since_ts_s,
-        open=tuple(item(inc, name, None) for inc, name in open_rows),
-        resolved=tuple(item(inc, name, ts) for inc, name, ts in resolved_rows),
+        open=tuple(item(inc, name, wf, None) for inc, name, wf in open_rows),
+        resolved=tuple(item(inc, name, wf, ts) for inc, name, wf, ts in resolved_rows),
         truncated=truncated,
     )

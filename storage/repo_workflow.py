@@ -116,7 +116,12 @@ class AuditEntry:
 
 def workflow_view(session: Session, incident_id: str) -> WorkflowView:
     """The workflow of one incident (``new`` when nobody acted on it yet)."""
-    row = session.get(WorkflowRow, incident_id)
+    return view_of(incident_id, session.get(WorkflowRow, incident_id))
+
+
+def view_of(incident_id: str, row: WorkflowRow | None) -> WorkflowView:
+    """The workflow an already loaded row (None: no row yet, so ``new``) stands for; a list
+    query outer-joins the rows of its page instead of asking once per incident."""
     if row is None:
         return WorkflowView(incident_id, WorkflowState.NEW, None, None, 0, None, None)
     return WorkflowView(
