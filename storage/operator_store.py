@@ -6,6 +6,8 @@ at all (a briefly unavailable database refuses it with ``StorageError``).
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,7 @@ from storage import (
     repo_media,
     repo_workflow,
 )
+from storage.errors import StorageError
 from storage.records import IncidentDetail, IncidentRecord, MediaRef
 from storage.repo_auth import TokenRecord, UserRecord
 from storage.repo_browse import BrowseQuery
@@ -29,6 +32,43 @@ from storage.repo_live import LiveEvent
 from storage.repo_workflow import Action, AuditEntry, Disposition, WorkflowView
 from storage.store import Store
 
+log = logging.getLogger(__name__)
+
+#: Seconds between two writes of one token's ``last_used`` (every bearer request reads it).
+TOKEN_USE_WRITE_EVERY_S = 60.0
+
+
+class UseThrottle:
+    """Which keys are due for a write: each at most once per ``every_s`` (in memory).
+
+    ``claim`` is atomic, so concurrent requests of one token claim one write between them;
+    ``release`` gives a claim back when its write failed.
+    """
+
+    def __init__(self, every_s: float) -> None:
+        """At most one claim per key per ``every_s`` seconds."""
+        self.every_s = every_s
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def claim(self, key: str, now_s: float) -> bool:
+        """True (and remembered) when ``key`` had no claim in the last ``every_s`` seconds."""
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now_s - last < self.every_s:
+                return False
+            self._last[key] = now_s
+            return True
+
+    def release(self, key: str) -> None:
+        """Forget ``key``'s claim (its write did not happen)."""
+        with self._lock:
+            self._last.pop(key, None)
+
+    def __len__(self) -> int:
+        """How many keys are remembered."""
+        return len(self._last)
+
 
 class OperatorStore:
     """Accounts, the incident workflow and the live feed over one ``Store``."""
@@ -36,6 +76,7 @@ class OperatorStore:
     def __init__(self, store: Store) -> None:
         """Share ``store``'s engine, error mapping and clock."""
         self.store = store
+        self.token_uses = UseThrottle(TOKEN_USE_WRITE_EVERY_S)
 
     def now_s(self) -> float:
         """The store's clock."""
@@ -106,9 +147,23 @@ class OperatorStore:
             )
 
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
-        """The live token with this hash (marked used)."""
-        with self.store._write("checking a token") as s:
-            return repo_auth.token_by_hash(s, token_hash=token_hash, now_s=self.now_s())
+        """The live token with this hash; its ``last_used`` is written at most once a minute
+        (``token_uses``), and a failed write of it does not refuse the token."""
+        now = self.now_s()
+        if self.token_uses.claim(token_hash, now):
+            try:
+                with self.store._write("marking a token used") as s:
+                    record = repo_auth.token_by_hash(s, token_hash=token_hash, now_s=now)
+                if record is None:  # unknown hashes are not remembered: no growth from them
+                    self.token_uses.release(token_hash)
+                return record
+            except StorageError as exc:
+                self.token_uses.release(token_hash)
+                log.warning("auth: token last_used not written: %s", exc)
+        return self.store._read(
+            "checking a token",
+            lambda s: repo_auth.token_by_hash(s, token_hash=token_hash, now_s=None),
+        )
 
     def list_tokens(self) -> list[TokenRecord]:
         """Every token record."""

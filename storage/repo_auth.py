@@ -179,12 +179,14 @@ def add_token(
     return _token(row)
 
 
-def token_by_hash(session: Session, *, token_hash: str, now_s: float) -> TokenRecord | None:
-    """The live (not revoked) token with this hash, marking it used; None otherwise."""
+def token_by_hash(session: Session, *, token_hash: str, now_s: float | None) -> TokenRecord | None:
+    """The live (not revoked) token with this hash, marked used at ``now_s`` (None: only
+    read); None when there is no such token."""
     row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash))
     if row is None or row.revoked_ts_s is not None:
         return None
-    row.last_used_ts_s = now_s
+    if now_s is not None:
+        row.last_used_ts_s = now_s
     return _token(row)
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import event
 
 from reports.types import Severity
 from storage.operator_store import OperatorStore
@@ -153,3 +157,18 @@ def free_port() -> int:
 
 #: A moment for tests of filter times (aware, UTC).
 T_FILTER = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@contextmanager
+def counted(world: World) -> Iterator[list[str]]:
+    """The SQL statements run on the world's engine inside the block."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(world.store.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(world.store.engine, "before_cursor_execute", count)

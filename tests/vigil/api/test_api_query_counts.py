@@ -3,14 +3,12 @@ page, not one per incident (counted with SQLAlchemy's ``before_cursor_execute``)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_kit import World, bearer
+from api_kit import World, bearer, counted
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from storage.repo_browse import BrowseQuery
 from storage.repo_workflow import Action, Disposition
@@ -18,21 +16,6 @@ from storage.repo_workflow import Action, Disposition
 pytestmark = pytest.mark.timeout(180)
 
 T0 = 1_750_000_000.0
-
-
-@contextmanager
-def counted(world: World) -> Iterator[list[str]]:
-    """The SQL statements run on the world's engine inside the block."""
-    seen: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(world.store.engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(world.store.engine, "before_cursor_execute", count)
 
 
 def _statements(world: World, call: Callable[[], Any]) -> int:
