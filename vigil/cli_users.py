@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -33,6 +35,22 @@ def _ops(config: ConfigOpt, *, create: bool = False) -> OperatorStore:
     except StorageError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
+
+
+@contextmanager
+def _opened(config: ConfigOpt, *, create: bool = False) -> Iterator[OperatorStore]:
+    """The operator store for one command, closed on leaving; an ``AuthStoreError`` inside
+    (no such user, name taken, ...) prints ``error: ...`` and exits 1."""
+    from storage.repo_auth import AuthStoreError
+
+    ops = _ops(config, create=create)
+    try:
+        yield ops
+    except AuthStoreError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        ops.store.close()
 
 
 def _camera_list(cameras: str | None) -> list[str] | None:
@@ -70,23 +88,16 @@ def users_add(
     generate: Annotated[bool, typer.Option(help="Generate a password and print it.")] = False,
 ) -> None:
     """Add a user; the password is read from stdin, or generated and printed once."""
-    from storage.repo_auth import AuthStoreError
     from vigil.auth import hash_password
 
     password, generated = _read_password(generate)
-    ops = _ops(config, create=True)
-    try:
+    with _opened(config, create=True) as ops:
         ops.add_user(
             name=name,
             role=role,
             password_hash=hash_password(password),
             cameras=_camera_list(cameras),
         )
-    except AuthStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        ops.store.close()
     typer.echo(f"added user {name} ({role})")
     if generated:
         typer.echo(f"password: {password}")
@@ -95,28 +106,17 @@ def users_add(
 @users_app.command("list")
 def users_list(config: ConfigOpt) -> None:
     """List users with role and cameras."""
-    ops = _ops(config)
-    try:
+    with _opened(config) as ops:
         for u in ops.list_users():
             cams = "all cameras" if u.cameras is None else ",".join(u.cameras)
             typer.echo(f"{u.name:<24} {u.role:<9} {cams}")
-    finally:
-        ops.store.close()
 
 
 @users_app.command("remove")
 def users_remove(name: Annotated[str, typer.Argument()], config: ConfigOpt) -> None:
     """Remove a user (its sessions end)."""
-    from storage.repo_auth import AuthStoreError
-
-    ops = _ops(config)
-    try:
+    with _opened(config) as ops:
         ops.remove_user(name)
-    except AuthStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        ops.store.close()
     typer.echo(f"removed user {name}")
 
 
@@ -127,18 +127,11 @@ def users_passwd(
     generate: Annotated[bool, typer.Option(help="Generate a password and print it.")] = False,
 ) -> None:
     """Set a user's password from stdin (or generate one); its sessions end."""
-    from storage.repo_auth import AuthStoreError
     from vigil.auth import hash_password
 
     password, generated = _read_password(generate)
-    ops = _ops(config)
-    try:
+    with _opened(config) as ops:
         ops.set_password(name, hash_password(password))
-    except AuthStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        ops.store.close()
     typer.echo(f"password of {name} changed" + (f": {password}" if generated else ""))
 
 
@@ -150,20 +143,13 @@ def tokens_create(
     cameras: Cameras = None,
 ) -> None:
     """Create an API token and print it once (only its hash is stored)."""
-    from storage.repo_auth import AuthStoreError
     from vigil.auth import new_token, secret_hash
 
     token = new_token()
-    ops = _ops(config, create=True)
-    try:
+    with _opened(config, create=True) as ops:
         ops.add_token(
             name=name, role=role, token_hash=secret_hash(token), cameras=_camera_list(cameras)
         )
-    except AuthStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        ops.store.close()
     typer.echo(f"token {name} ({role}); it is shown only now:")
     typer.echo(token)
 
@@ -171,27 +157,16 @@ def tokens_create(
 @tokens_app.command("list")
 def tokens_list(config: ConfigOpt) -> None:
     """List tokens (never their value)."""
-    ops = _ops(config)
-    try:
+    with _opened(config) as ops:
         for t in ops.list_tokens():
             cams = "all cameras" if t.cameras is None else ",".join(t.cameras)
             state = "revoked" if t.revoked_ts_s is not None else "active"
             typer.echo(f"{t.name:<24} {t.role:<9} {state:<8} {cams}")
-    finally:
-        ops.store.close()
 
 
 @tokens_app.command("revoke")
 def tokens_revoke(name: Annotated[str, typer.Argument()], config: ConfigOpt) -> None:
     """Revoke a token; it stops working at once."""
-    from storage.repo_auth import AuthStoreError
-
-    ops = _ops(config)
-    try:
+    with _opened(config) as ops:
         ops.revoke_token(name)
-    except AuthStoreError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    finally:
-        ops.store.close()
     typer.echo(f"revoked token {name}")
