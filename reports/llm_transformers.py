@@ -2,7 +2,8 @@
 
 The model is loaded once (never from the network: ``local_files_only``); generation is greedy,
 bounded by ``max_new_tokens`` and by a wall-clock deadline checked after every token, and it
-stops as soon as the answer's JSON object is complete. Chat models get the chat template;
+stops as soon as the answer's JSON object is complete; ``write_text`` (the shift handover
+summary) runs the same loop and bounds on free text. Chat models get the chat template;
 models without one (base models) get a one-shot completion prompt. GGUF files need the extra
 ``[llm]`` (``gguf``, ``accelerate``); transformers dequantizes them when loading.
 """
@@ -13,6 +14,7 @@ import importlib.util
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +164,58 @@ class TransformersGenerator:
     def generate(self, evidence: Evidence, severity: Severity) -> str:
         """The model's answer for ``evidence``; BackendError on timeout or an unfinished answer."""
         self.load()
+        text, n_new, done = self._run(
+            lambda: self._prompt_inputs(evidence, severity), json_object_end
+        )
+        if not done and n_new >= self._config.max_new_tokens:
+            raise self._unfinished(text)
+        return text
+
+    def write_text(self, messages: list[dict[str, str]]) -> str:
+        """The model's free-text answer to chat ``messages`` (the handover summary).
+
+        The same model, lock, greedy decoding and bounds as :meth:`generate`
+        (``max_new_tokens``, ``timeout_s``); chat models get the chat template and end at
+        their end-of-sequence token, base models get the messages as one completion prompt
+        and end at the first blank line. BackendError on timeout or an unfinished answer.
+        """
+        self.load()
+        end = None if self._chat else _paragraph_end
+        answer, n_new, done = self._run(lambda: self._text_inputs(messages), end)
+        if end is not None and done:
+            answer = answer[: end(answer)]
+        elif not done and n_new >= self._config.max_new_tokens:
+            raise self._unfinished(answer)
+        return answer.strip()
+
+    def _text_inputs(self, messages: list[dict[str, str]]) -> tuple[dict[str, Any], str]:
+        """(token tensors, no prefix) of free-text ``messages``: the chat template for chat
+        models, else the messages joined into one completion prompt."""
+        tok = self._tokenizer
+        if self._chat:
+            inputs = tok.apply_chat_template(
+                messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            )
+        else:
+            text = "\n\n".join(m["content"].strip() for m in messages)
+            inputs = tok(f"{text}\n\nAnswer: ", return_tensors="pt")
+        return {k: v.to(self._device) for k, v in inputs.items()}, ""
+
+    def _unfinished(self, text: str) -> BackendError:
+        return BackendError(
+            f"answer not finished within max_new_tokens={self._config.max_new_tokens}: "
+            f"{' '.join(text.split())[:80]!r}"
+        )
+
+    def _run(
+        self,
+        build: Callable[[], tuple[dict[str, Any], str]],
+        end: Callable[[str], int | None] | None,
+    ) -> tuple[str, int, bool]:
+        """Generate greedily from ``build()`` (inputs, answer prefix; built under the lock),
+        checking the deadline and ``end(prefix + new text)`` after every token (None: only the
+        end-of-sequence token ends it). Returns (prefix + answer, new tokens, whether ``end``
+        or the end-of-sequence token ended it)."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -169,27 +223,28 @@ class TransformersGenerator:
         tok = self._tokenizer
         cancel = self._cancel
         deadline = time.monotonic() + cfg.timeout_s
+        state = {"timed_out": False, "done": False}
+        prompt_len = 0
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                stop = False
+                if cancel.is_set() or time.monotonic() > deadline:
+                    state["timed_out"] = not cancel.is_set()
+                    stop = True
+                elif end is not None:
+                    new = tok.decode(input_ids[0, prompt_len:], skip_special_tokens=True)
+                    if end(prefix + new) is not None:
+                        state["done"] = stop = True
+                return torch.full(
+                    (input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device
+                )
+
         with self._lock:
             if cancel.is_set():
                 raise BackendError("stopped")
-            inputs, prefix = self._prompt_inputs(evidence, severity)
+            inputs, prefix = build()
             prompt_len = int(inputs["input_ids"].shape[1])
-            state = {"timed_out": False, "done": False}
-
-            class _Stop(StoppingCriteria):
-                def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                    stop = False
-                    if cancel.is_set() or time.monotonic() > deadline:
-                        state["timed_out"] = not cancel.is_set()
-                        stop = True
-                    else:
-                        new = tok.decode(input_ids[0, prompt_len:], skip_special_tokens=True)
-                        if json_object_end(prefix + new) is not None:
-                            state["done"] = stop = True
-                    return torch.full(
-                        (input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device
-                    )
-
             with torch.inference_mode():
                 out = self._model.generate(
                     **inputs,
@@ -203,14 +258,9 @@ class TransformersGenerator:
         if state["timed_out"]:
             raise BackendError(f"timeout: generation ran past {cfg.timeout_s:g} s")
         new_tokens = out[0, prompt_len:]
+        ended = len(new_tokens) > 0 and int(new_tokens[-1]) == tok.eos_token_id
         answer: str = tok.decode(new_tokens, skip_special_tokens=True)
-        text = prefix + answer
-        if not state["done"] and len(new_tokens) >= cfg.max_new_tokens:
-            raise BackendError(
-                f"answer not finished within max_new_tokens={cfg.max_new_tokens}: "
-                f"{' '.join(text.split())[:80]!r}"
-            )
-        return text
+        return prefix + answer, len(new_tokens), state["done"] or ended
 
     def _prompt_inputs(self, evidence: Evidence, severity: Severity) -> tuple[dict[str, Any], str]:
         """(token tensors on the model's device, answer prefix): the chat template for chat
@@ -235,6 +285,12 @@ class TransformersGenerator:
         with self._lock:
             self._model = None
             self._tokenizer = None
+
+
+def _paragraph_end(text: str) -> int | None:
+    """Where a completion's first paragraph ends (a blank line after some text), or None."""
+    at = text.find("\n\n", len(text) - len(text.lstrip()))
+    return None if at < 0 else at
 
 
 def packaged_gemma_gguf() -> Path | None:
