@@ -17,6 +17,7 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from streamer.backoff import Backoff
+from streamer.cputime import CpuTotal, ThreadCpuMeter
 from streamer.prebuffer import PacketBuffer
 from streamer.queue import Backpressure, FrameQueue
 from streamer.reader_session import FrameHandling, _creation_time, _frame_duration, _GopState
@@ -58,9 +59,13 @@ class CameraReader(FrameHandling):
         *,
         pace: bool = True,
         packets: PacketBuffer | None = None,
+        cpu: CpuTotal | None = None,
     ) -> None:
         self.spec = spec
         self.packets = packets
+        #: CPU seconds of this camera's reader threads (shared with the reader it replaced)
+        self.cpu = cpu or CpuTotal()
+        self._meter: ThreadCpuMeter | None = None
         self.config = config
         self.queue = queue
         self.clock = clock or CameraClock(spec.fps)
@@ -150,6 +155,7 @@ class CameraReader(FrameHandling):
             codec=self._codec,
             packets_decoded=self._packets_decoded,
             packets_skipped=self._packets_skipped,
+            decode_cpu_s=self.cpu.total_s,
         )
 
     # -- thread ------------------------------------------------------------------------------
@@ -159,6 +165,7 @@ class CameraReader(FrameHandling):
         try:
             claimed = self._claim_clock()
             if claimed:
+                self._meter = self.cpu.meter()  # from here on: this camera's CPU time
                 if self.clock.sampler.fps != self.spec.fps:  # an update changed the rate
                     self.clock.sampler.set_fps(self.spec.fps, self.clock.last_pts_s)
                 self._loop()
@@ -168,6 +175,8 @@ class CameraReader(FrameHandling):
             with contextlib.suppress(InvalidTransition):
                 self.machine.to(S.FAILED, "internal error (see log)")
         finally:
+            if self._meter is not None:
+                self._meter.tick()
             try:
                 if self._stop.is_set() and self.machine.state not in (S.ENDED, S.STOPPED):
                     self.machine.to(S.STOPPED, "stopped")
@@ -310,7 +319,9 @@ class CameraReader(FrameHandling):
         demux = container.demux(stream)
         errors = 0
         gop = _GopState()
+        meter = self._meter or self.cpu.meter()
         while not self._stop.is_set():
+            meter.tick()  # the previous packet's demux, decode and sampling
             try:
                 packet = next(demux)
             except StopIteration:

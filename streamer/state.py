@@ -76,6 +76,7 @@ class CameraStatus:
     codec: str | None = None
     packets_decoded: int = 0  # video packets handed to the decoder
     packets_skipped: int = 0  # video packets never decoded (not needed for any sample)
+    decode_cpu_s: float = 0.0  # CPU seconds of the camera's reader threads (streamer.cputime)
 
 
 _TROUBLE = frozenset({CameraState.OFFLINE, CameraState.FAILED, CameraState.STALLED})

@@ -8,6 +8,7 @@ import threading
 import time
 import weakref
 
+from streamer.cputime import CpuTotal
 from streamer.prebuffer import PacketBuffer
 from streamer.queue import FrameQueue
 from streamer.reader import CameraReader
@@ -59,6 +60,7 @@ class Supervisor:
         self._buffers: dict[str, PacketBuffer] = {}
         self._readers: dict[str, CameraReader] = {}
         self._clocks: dict[str, CameraClock] = {}
+        self._cpu: dict[str, CpuTotal] = {}
         self._lock = threading.RLock()
         self._closed = threading.Event()
         self._watchdog: threading.Thread | None = None
@@ -85,7 +87,13 @@ class Supervisor:
                     ),
                 )
             reader = CameraReader(
-                spec, self.config, self.queue, clock, pace=self.pace, packets=buffer
+                spec,
+                self.config,
+                self.queue,
+                clock,
+                pace=self.pace,
+                packets=buffer,
+                cpu=self._cpu.setdefault(spec.camera_id, CpuTotal()),
             )
             self._readers[spec.camera_id] = reader
             reader.start()
@@ -98,6 +106,7 @@ class Supervisor:
             reader = self._readers.pop(camera_id, None)
             self._clocks.pop(camera_id, None)
             self._buffers.pop(camera_id, None)
+            self._cpu.pop(camera_id, None)
         if reader is None:
             raise KeyError(f"no camera {camera_id!r}")
         self._stop_reader(reader, timeout_s)

@@ -54,7 +54,7 @@ class VigilCollector(Collector):
 
 
 def camera_metrics(app: Any) -> Iterator[Metric]:
-    """Per camera: state, measured rates, drops by cause, reconnects."""
+    """Per camera: state, measured rates, drops by cause, reconnects, decode CPU."""
     state = GaugeMetricFamily(
         "vigil_camera_state", "1 for the camera's current state.", labels=["camera", "state"]
     )
@@ -70,6 +70,11 @@ def camera_metrics(app: Any) -> Iterator[Metric]:
     reconnects = CounterMetricFamily(
         "vigil_camera_reconnects", "Re-open attempts after the first.", labels=["camera"]
     )
+    cpu = CounterMetricFamily(
+        "vigil_camera_decode_cpu_seconds",
+        "CPU seconds of the camera's reader thread: demux, decode, sampling.",
+        labels=["camera"],
+    )
     for cid, st in sorted(app.camera_statuses().items()):
         for s in CameraState:
             state.add_metric([cid, s.value], 1.0 if st.state is s else 0.0)
@@ -78,7 +83,8 @@ def camera_metrics(app: Any) -> Iterator[Metric]:
         for cause, n in sorted(st.drops.items()):
             drops.add_metric([cid, cause], float(n))
         reconnects.add_metric([cid], float(st.reconnects))
-    yield from (state, sampled, inp, drops, reconnects)
+        cpu.add_metric([cid], float(st.decode_cpu_s))
+    yield from (state, sampled, inp, drops, reconnects, cpu)
 
 
 def run_metrics(app: Any) -> Iterator[Metric]:
