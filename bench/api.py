@@ -9,12 +9,19 @@ of ``--incidents`` incidents with one report each (executemany / COPY):
    reports, no workflow look-ups): the database's floor;
 2. SSE fan-out: ``--clients`` clients (in a child process) on ``/api/events`` of a real uvicorn
    server (``vigil.api.server.ApiServer`` on a free port) receive a burst of ``--burst``
-   workflow notes; delivery latency p50/p95/max, beside one client alone on the same burst.
+   workflow notes; delivery latency p50/p95/max, beside one client alone on the same burst;
+3. history search (``bench/api_search.py``): ``GET /api/search`` full text (common, medium
+   and rare words) beside the raw FTS query, and semantic beside a brute numpy cosine over
+   the same vectors in memory. Report texts are synthetic, and so are the report vectors
+   (written directly: embedding a million reports with MiniLM takes hours); queries are
+   embedded with the real model.
 
+The reports of the fill have synthetic, varied texts (the full-text index needs them).
 Ends with one line of ``key=value`` figures.
 
     python bench/api.py                                   # 1,000,000 incidents, both
     python bench/api.py --incidents 100000 --db sqlite
+    python bench/api.py --incidents 200000 --parts search  # search figures only
 """
 
 from __future__ import annotations
@@ -40,6 +47,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.api_search import (
+    report_texts,
+    seed_vectors,
+    text_queries,
+    time_semantic,
+    time_text,
+)
 from storage.models import Incident, ReportRow
 from storage.operator_store import OperatorStore
 from storage.records import IncidentFilter
@@ -57,7 +71,9 @@ PAGE = 50
 
 
 def pct(values: list[float], q: float) -> float:
-    """The q-th percentile (0..100) of values."""
+    """The q-th percentile (0..100) of values (nan for none)."""
+    if not values:
+        return float("nan")
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
@@ -68,6 +84,7 @@ def pct(values: list[float], q: float) -> float:
 
 def _incident_rows(count: int, seed: int) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     rng = random.Random(seed)
+    words = random.Random(seed + 1)  # report texts: their own stream, incidents as before
     for i in range(count):
         opened = T_END - rng.random() * SPAN_S
         closed = opened + rng.uniform(2, 600)
@@ -89,14 +106,15 @@ def _incident_rows(count: int, seed: int) -> Iterator[tuple[tuple[Any, ...], tup
             "close_reason": "score_below_threshold",
             "version": 2,
         }
+        title, summary, action = report_texts(inc["event_type"], words)
         rep = {
             "incident_id": iid,
             "seq": 1,
             "incident_version": 1,
-            "title": "Bench incident",
-            "summary": "Something happened on a bench camera.",
+            "title": title,
+            "summary": summary,
             "severity": rng.choice(["low", "medium", "high", "critical"]),
-            "action": "Look.",
+            "action": action,
             "backend": "template",
             "model": None,
             "latency_s": 0.0,
@@ -373,6 +391,52 @@ def _live(name: str, ops: OperatorStore, args: argparse.Namespace, media: Path) 
     return figures
 
 
+def _search(
+    name: str, ops: OperatorStore, args: argparse.Namespace, media: Path
+) -> dict[str, float]:
+    from fastapi.testclient import TestClient
+
+    from storage.search import MiniLMEmbedder
+    from vigil.api.app import create_app
+    from vigil.config import VigilConfig
+
+    embedder = MiniLMEmbedder()
+    t0 = time.perf_counter()
+    vecs = seed_vectors(ops, embedder)
+    print(f"[{name}] search: {len(vecs)} synthetic report vectors written in "
+          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    headers = {"Authorization": f"Bearer {_token(ops, 'bench-search')}"}
+    app = create_app(ops, VigilConfig(), media_dir=media)
+    app.state.vigil.embedder = embedder
+    queries = text_queries(random.Random(9), args.search_reps)
+    with TestClient(app) as client:
+        timed = list(time_text(client, headers, ops, queries))
+        sem = time_semantic(client, headers, embedder, vecs, args.semantic_reps)
+    figures: dict[str, float] = {}
+    failed = [(k, who) for k, who, _ in timed if who.startswith(("api-", "raw-"))]
+    failed += [(who, "semantic") for who, vs in sem.items() if who.startswith("api-") for _ in vs]
+    if failed:
+        print(f"[{name}]   FAILED searches (class, who): {sorted(set(failed))} "
+              f"x{len(failed)}; figures below are of the answered ones")  # fmt: skip
+    figures[f"{name}_search_failed"] = float(len(failed))
+    for kind in ("common", "medium", "rare", "all"):
+        a = [ms for k, who, ms in timed if who == "api" and kind in (k, "all")]
+        r = [ms for k, who, ms in timed if who == "raw" and kind in (k, "all")]
+        print(f"[{name}]   text {kind:6s} API p50 {pct(a, 50):8.2f} ms  p95 {pct(a, 95):8.2f} ms"
+              f"  | raw FTS p50 {pct(r, 50):8.2f} ms  p95 {pct(r, 95):8.2f} ms")  # fmt: skip
+        for who, vs in (("api", a), ("raw", r)):
+            figures[f"{name}_text_{kind}_{who}_p50_ms"] = pct(vs, 50)
+            figures[f"{name}_text_{kind}_{who}_p95_ms"] = pct(vs, 95)
+    a, b, e = sem["api"], sem["numpy"], sem["embed"]
+    print(f"[{name}]   semantic    API p50 {pct(a, 50):8.2f} ms  p95 {pct(a, 95):8.2f} ms"
+          f"  | numpy p50 {pct(b, 50):8.2f} ms  p95 {pct(b, 95):8.2f} ms"
+          f"  (query embedding alone p50 {pct(e, 50):.2f} ms)")  # fmt: skip
+    for who, vs in (("api", a), ("numpy", b), ("embed", e)):
+        figures[f"{name}_semantic_{who}_p50_ms"] = pct(vs, 50)
+        figures[f"{name}_semantic_{who}_p95_ms"] = pct(vs, 95)
+    return figures
+
+
 def run_backend(
     name: str, url: str, args: argparse.Namespace, cleanup: Callable[[], None]
 ) -> dict[str, float]:
@@ -385,8 +449,13 @@ def run_backend(
         print(f"[{name}] filled {args.incidents} incidents + reports in {fill_s:.1f} s")
         ops = OperatorStore(store)
         figures = {f"{name}_fill_s": fill_s}
-        figures |= _history(name, ops, args, media)
-        figures |= _live(name, ops, args, media)
+        parts = set(args.parts.split(","))
+        if "history" in parts:
+            figures |= _history(name, ops, args, media)
+        if "live" in parts:
+            figures |= _live(name, ops, args, media)
+        if "search" in parts:
+            figures |= _search(name, ops, args, media)
     finally:
         store.close()
         cleanup()
@@ -421,6 +490,10 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=200, help="filters timed (first + deep page each)")
     ap.add_argument("--clients", type=int, default=200, help="live-feed clients")
     ap.add_argument("--burst", type=int, default=20, help="live events in the burst")
+    ap.add_argument("--parts", default="history,live,search",
+                    help="what to time, comma-separated: history, live, search")  # fmt: skip
+    ap.add_argument("--search-reps", type=int, default=150, help="text queries timed")
+    ap.add_argument("--semantic-reps", type=int, default=30, help="semantic queries timed")
     ap.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--sse-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
