@@ -94,6 +94,7 @@ def cameras(state: State, principal: Viewer) -> list[CameraOut]:
                 sampled_fps=None if st is None else round(st.sampled_fps, 2),
                 drops={} if st is None else dict(st.drops),
                 reconnects=None if st is None else st.reconnects,
+                decode_cpu_s=None if st is None else round(st.decode_cpu_s, 3),
                 last_frame_at=None if st is None else iso(st.last_frame_ts_s),
                 source=source,
                 # changed through the API: a runtime camera, where the pipeline runs

@@ -314,6 +314,9 @@ class CameraOut(_Out):
     sampled_fps: float | None = None
     drops: dict[str, int] = Field(default_factory=dict)
     reconnects: int | None = None
+    decode_cpu_s: float | None = Field(
+        None, description="CPU seconds its reader thread spent demuxing and decoding."
+    )
     last_frame_at: datetime | None = None
     source: Literal["config", "runtime"] | None = None
     editable: bool = False

@@ -27,6 +27,7 @@ def _status(state: CameraState, reason: str) -> CameraStatus:
         sampled_fps=2.0,
         reconnects=1,
         drops={"queue_full": 3},
+        decode_cpu_s=1.25,
     )
 
 
@@ -75,4 +76,5 @@ def test_cameras_show_live_figures(world: World) -> None:
     a = cams["cam-a"]
     assert a["state"] == "online" and a["sampled_fps"] == 2.0 and a["input_fps"] == 25.0
     assert a["drops"] == {"queue_full": 3} and a["reconnects"] == 1 and a["last_frame_at"]
+    assert a["decode_cpu_s"] == 1.25
     assert cams["cam-b"]["state"] is None  # not watched by this pipeline
