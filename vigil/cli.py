@@ -13,6 +13,7 @@ import typer
 from streamer.masking import mask_url
 from vigil import __version__
 from vigil.cli_demo import _needs_generating, demo
+from vigil.cli_eval import eval_command
 from vigil.cli_incidents import app as incidents_app
 from vigil.cli_run import run
 from vigil.cli_serve import serve
@@ -132,6 +133,7 @@ def sample_clip(
 
 
 app.command()(demo)
+app.command("eval")(eval_command)
 
 
 def main() -> None:
