@@ -18,10 +18,14 @@ APT_STAMP := .cache/.apt-installed
 # GStreamer's RTSP server (tests start a real one under /usr/bin/python3).
 APT_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+# Debian's Chromium and fonts for the console's browser tests (Playwright drives this build;
+# nothing downloads a browser).
+BROWSER_STAMP := .cache/.browser-installed
+BROWSER_PACKAGES := chromium fonts-liberation fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint format check-format typecheck unit bench system-deps services clean lock \
-	schemas
+.PHONY: demo test lint format check-format typecheck unit bench system-deps browser-deps services \
+	clean lock schemas
 
 # Installs exactly the lock (packages not in it are removed), then Vigil itself without
 # resolving anything; redone whenever pyproject.toml or the lock changes.
@@ -65,6 +69,15 @@ $(APT_STAMP):
 	fi
 	@mkdir -p $(dir $(APT_STAMP)) && touch $(APT_STAMP)
 
+browser-deps: $(BROWSER_STAMP)
+$(BROWSER_STAMP):
+	@if ! dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then \
+		echo "installing Chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES); \
+	fi
+	@mkdir -p $(dir $(BROWSER_STAMP)) && touch $(BROWSER_STAMP)
+
 # PostgreSQL runs on these machines; start it if it is down (tests require it).
 services:
 	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
@@ -91,8 +104,9 @@ schemas: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
-test: $(STAMP) system-deps services lint
-	$(BIN)/pytest -q -ra
+# VIGIL_REQUIRE_BROWSER: the browser tests fail (not skip) without /usr/bin/chromium.
+test: $(STAMP) system-deps browser-deps services lint
+	VIGIL_REQUIRE_BROWSER=1 $(BIN)/pytest -q -ra
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/ingest.py
