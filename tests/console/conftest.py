@@ -6,13 +6,32 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from browser_fixtures import (  # the browser tests' fixtures and summary hook
+    browser,
+    page_as,
+    pytest_terminal_summary,
+    rtsp,
+    scene,
+    stack,
+)
 from fastapi.testclient import TestClient
 
 from tests.support.pg import BACKENDS, db_url, pg_available, pg_schema_url
 from tests.vigil.api.api_kit import World, open_world
 from vigil.api.app import create_app
 
-__all__ = ["BACKENDS", "db_url", "pg_available", "pg_schema_url"]
+__all__ = [
+    "BACKENDS",
+    "browser",
+    "db_url",
+    "page_as",
+    "pg_available",
+    "pg_schema_url",
+    "pytest_terminal_summary",
+    "rtsp",
+    "scene",
+    "stack",
+]
 
 
 @pytest.fixture
