@@ -139,3 +139,11 @@ def api_login(context: Any, stack: Stack, role: str) -> None:
         data={"username": stack.users[role], "password": PASSWORD},
     )
     assert r.ok, f"login as {role}: {r.status} {r.text()}"
+
+
+def incident(context: Any, stack: Stack, incident_id: str) -> dict[str, Any]:
+    """``GET /api/incidents/{id}`` as ``context``'s user sees it."""
+    r = context.request.get(stack.url(f"/api/incidents/{incident_id}"))
+    assert r.ok, f"GET incident {incident_id}: {r.status} {r.text()}"
+    found: dict[str, Any] = r.json()
+    return found
