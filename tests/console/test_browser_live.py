@@ -1,7 +1,7 @@
 """An operator's shift in a real browser: the pipeline (demo scene) raises incidents, they
 appear in the live list without a reload, the operator opens one with Enter, acknowledges it
-with ``a``, resolves it as a false alarm with ``f`` and a note, and finds it in history by a
-word of its report. One page goes through the whole module, in order."""
+with ``a``, writes a note with ``n``, steps to the next incident and back, and resolves it as
+a false alarm with ``f`` and a note. One page goes through the module's tests, in order."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from browser_kit import DESK, LARGE_TYPE_PX, WALL, check_axe, screenshot, set_la
 from console_kit import Stack, api_login, incident
 from playwright.sync_api import expect
 
+FIRST_NOTE = "Called the aisle team, going to look"
 NOTE = "Reflection on the floor, nobody fell: checked with the aisle camera"
 
 
@@ -93,6 +94,26 @@ def test_enter_opens_the_focused_incident_and_a_acknowledges_it(
     assert incident(page.context, stack, fall)["workflow"]["state"] == "acknowledged"
     screenshot(page, "incident")
     check_axe(page, "incident")
+
+
+def test_n_writes_a_note_and_next_incident_leads_on_and_back(
+    operator: Any, stack: Stack, seen: dict[str, str]
+) -> None:
+    page = operator
+    fall, fire = seen["fall"], seen["fire"]
+    page.keyboard.press("n")
+    note = page.get_by_role("textbox", name="Note")
+    expect(note).to_be_focused()
+    note.fill(FIRST_NOTE)
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("#history")).to_contain_text(FIRST_NOTE)
+    assert FIRST_NOTE in [e["note"] for e in incident(page.context, stack, fall)["history"]]
+
+    page.get_by_role("link", name="Next incident").click()  # the fire opened after the fall
+    expect(page).to_have_url(stack.url(f"/incidents/{fire}"))
+    page.get_by_role("link", name="Previous incident").click()
+    expect(page).to_have_url(stack.url(f"/incidents/{fall}"))
+    expect(page.locator("#incident")).to_have_attribute("aria-busy", "false")
 
 
 def test_f_resolves_it_as_a_false_alarm_with_a_note_and_it_leaves_the_live_list(
