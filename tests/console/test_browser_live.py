@@ -1,7 +1,8 @@
 """An operator's shift in a real browser: the pipeline (demo scene) raises incidents, they
 appear in the live list without a reload, the operator opens one with Enter, acknowledges it
 with ``a``, writes a note with ``n``, steps to the next incident and back, and resolves it as
-a false alarm with ``f`` and a note. One page goes through the module's tests, in order."""
+a false alarm with ``f`` and a note, finds it in history by a word of its report and sees it
+in the shift handover. One page goes through the module's tests, in order."""
 
 from __future__ import annotations
 
@@ -141,6 +142,32 @@ def test_f_resolves_it_as_a_false_alarm_with_a_note_and_it_leaves_the_live_list(
     expect(page).to_have_url(stack.url("/"))
     expect(row_of(page, seen["fire"])).to_be_visible()
     expect(row_of(page, fall)).to_have_count(0)
+
+
+def test_history_finds_the_resolved_incident_by_a_word_of_its_report(
+    operator: Any, stack: Stack, seen: dict[str, str]
+) -> None:
+    page = operator
+    fall = seen["fall"]
+    summary = incident(page.context, stack, fall)["reports"][-1]["summary"]
+    assert "figure" in summary, summary  # the cues scorer's wording of a fall
+    page.goto(stack.url("/history"))
+    page.get_by_label("Search").fill("figure")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(f'main [data-incident-id="{fall}"]').first).to_be_visible()
+    expect(page.locator(f'main [data-incident-id="{seen["fire"]}"]')).to_have_count(0)
+    screenshot(page, "history")
+    check_axe(page, "history")
+
+
+def test_the_handover_page_lists_the_shift(
+    operator: Any, stack: Stack, seen: dict[str, str]
+) -> None:
+    page = operator
+    page.goto(stack.url("/handover"))
+    expect(page.locator("main")).to_contain_text(NOTE)
+    screenshot(page, "handover")
+    check_axe(page, "handover")
 
 
 def test_the_live_list_on_a_wall_screen_with_large_text(
