@@ -120,8 +120,8 @@ def screenshot(page: Any, name: str, *, full_page: bool = False) -> Path:
 
 # -- accessibility (axe-core) ---------------------------------------------------------------
 
-#: Every page axe checked in this session: (page name, URL, violations).
-AXE_FINDINGS: list[tuple[str, str, list[dict[str, Any]]]] = []
+#: Every page axe checked in this session: (page name, URL, its results).
+AXE_FINDINGS: list[tuple[str, str, dict[str, Any]]] = []
 
 
 def axe_script() -> str:
@@ -136,7 +136,7 @@ def run_axe(page: Any, name: str) -> dict[str, Any]:
     results: dict[str, Any] = page.evaluate("axe.run(document)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    AXE_FINDINGS.append((name, page.url, results["violations"]))
+    AXE_FINDINGS.append((name, page.url, results))
     return results
 
 
@@ -162,9 +162,13 @@ def check_axe(page: Any, name: str) -> dict[str, Any]:
 
 
 def axe_summary() -> list[str]:
-    """Lines for the end of the test run: what axe found on each page it checked."""
+    """Lines for the end of the test run: what axe found on each page it checked, violations
+    and the checks it could not decide (``incomplete``: for a person to review)."""
     lines = []
-    for name, url, violations in AXE_FINDINGS:
-        head = f"{name} ({url}): {len(violations)} violation(s)"
+    for name, url, results in AXE_FINDINGS:
+        violations, unsure = results["violations"], results["incomplete"]
+        head = f"{name} ({url}): {len(violations)} violation(s), {len(unsure)} to review"
         lines.append(head + (":\n" + describe(violations) if violations else ""))
+        if unsure:
+            lines.append("  to review:\n" + describe(unsure))
     return lines

@@ -153,6 +153,7 @@ def test_history_finds_the_resolved_incident_by_a_word_of_its_report(
     assert "figure" in summary, summary  # the cues scorer's wording of a fall
     page.goto(stack.url("/history"))
     page.get_by_label("Search").fill("figure")
+    page.get_by_label("Match by").select_option(label="Words")
     page.get_by_role("button", name="Search").click()
     expect(page.locator(f'main [data-incident-id="{fall}"]').first).to_be_visible()
     expect(page.locator(f'main [data-incident-id="{seen["fire"]}"]')).to_have_count(0)
