@@ -2,7 +2,8 @@
 appear in the live list without a reload, the operator opens one with Enter, acknowledges it
 with ``a``, writes a note with ``n``, steps to the next incident and back, and resolves it as
 a false alarm with ``f`` and a note, finds it in history by a word of its report and sees it
-in the shift handover. One page goes through the module's tests, in order."""
+in the shift handover; back on the live list, ``?`` shows the keys, ``i`` and ``r`` investigate
+and resolve the fire. One page goes through the module's tests, in order."""
 
 from __future__ import annotations
 
@@ -229,3 +230,35 @@ def horizontal_overflow(page: Any) -> float:
     return float(
         page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     )
+
+
+def test_on_the_live_list_question_mark_helps_i_investigates_and_r_resolves(
+    operator: Any, stack: Stack, seen: dict[str, str]
+) -> None:
+    page = operator
+    fire = seen["fire"]
+    page.goto(stack.url("/"))
+    row = row_of(page, fire)
+    expect(row).to_be_visible()
+    page.keyboard.press("?")
+    keys = page.get_by_role("dialog", name="Keyboard")
+    expect(keys).to_be_visible()
+    expect(keys).to_contain_text("Resolve with a disposition")
+    page.keyboard.press("Escape")
+    expect(keys).to_be_hidden()
+
+    page.keyboard.press("j")  # the fire is the only alert left
+    page.keyboard.press("i")
+    expect(row).to_contain_text("Investigating")
+    assert incident(page.context, stack, fire)["workflow"]["state"] == "investigating"
+
+    page.keyboard.press("r")
+    dialog = page.get_by_role("dialog", name="Resolve")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("True alarm").check()
+    dialog.get_by_role("button", name="Confirm resolve").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_have_count(0)
+    expect(page.get_by_text("No open alerts.")).to_be_visible()
+    shown = incident(page.context, stack, fire)["workflow"]
+    assert (shown["state"], shown["disposition"]) == ("resolved", "true_alarm")
