@@ -1,14 +1,17 @@
-"""The harness itself: its blank-page check and its axe check really fail, and the served stack
-(pipeline on the live RTSP camera, API, users) answers a logged-in browser."""
+"""The harness itself: a missing browser skips or fails as asked, its blank-page check and its
+axe check really fail, and the served stack (pipeline on the live RTSP camera, API, users)
+answers a logged-in browser."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import browser_kit
 import pytest
-from browser_kit import ARTIFACTS, DESK, check_axe, image_check, screenshot
+from browser_kit import ARTIFACTS, DESK, REQUIRE_ENV, check_axe, image_check, screenshot
 from console_kit import YARD, Stack
 
 from tests.support.wait import wait_until
@@ -17,6 +20,18 @@ from tests.support.wait import wait_until
 BAD_PAGE = """<!doctype html><html lang="en"><head><title>bad</title></head><body><main>
 <h1>Inaccessible</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
 <button></button></main></body></html>"""
+
+
+def test_without_chromium_the_tests_skip_unless_a_browser_is_required(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(browser_kit, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv(REQUIRE_ENV, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-chromium is missing"):
+        browser_kit.require_browser()
+    monkeypatch.setenv(REQUIRE_ENV, "1")
+    with pytest.raises(pytest.fail.Exception, match=f"{REQUIRE_ENV} is set"):
+        browser_kit.require_browser()
 
 
 def test_a_blank_page_fails_the_screenshot_check(browser: Any) -> None:
