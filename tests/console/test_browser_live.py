@@ -161,6 +161,14 @@ def test_history_finds_the_resolved_incident_by_a_word_of_its_report(
     screenshot(page, "history")
     check_axe(page, "history")
 
+    for name, kind in (("Export CSV", "text/csv"), ("Export JSON", "application/json")):
+        with page.expect_download() as got:
+            page.get_by_role("link", name=name).click()
+        body = Path(got.value.path()).read_text(encoding="utf-8")
+        assert fall in body, f"{name}: the fall is not in the file"
+        href = page.get_by_role("link", name=name).get_attribute("href")
+        assert page.context.request.get(stack.url(href)).headers["content-type"].startswith(kind)
+
 
 def test_the_handover_page_lists_the_shift(
     operator: Any, stack: Stack, seen: dict[str, str]

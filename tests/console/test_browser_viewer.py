@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from console_kit import Stack, incident
+from console_kit import YARD, Stack, incident
 from playwright.sync_api import expect
 
 ACTIONS = ("Acknowledge", "Investigate", "Resolve", "False alarm", "Add note")
@@ -40,3 +40,13 @@ def test_a_viewer_sees_incidents_but_no_action_buttons(
     expect(page.get_by_role("textbox", name="Note")).to_have_count(0)
     page.keyboard.press("a")
     assert incident(page.context, stack, fall)["workflow"]["state"] == "new"
+
+
+def test_a_viewer_sees_the_cameras_but_cannot_add_one(
+    page_as: Callable[..., Any], stack: Stack
+) -> None:
+    page = page_as("viewer")
+    page.goto(stack.url("/cameras"))
+    expect(page.locator(f'[data-camera-id="{YARD}"] [data-camera-state]')).to_be_visible()
+    expect(page.get_by_role("button", name="Add camera")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save camera")).to_have_count(0)
