@@ -52,6 +52,14 @@ def row_of(page: Any, incident_id: str) -> Any:
     )
 
 
+def focused_incident(page: Any) -> str | None:
+    """The id of the incident whose row has the focus (None: no row has it)."""
+    found: str | None = page.evaluate(
+        "document.activeElement?.closest('[data-incident-id]')?.dataset.incidentId ?? null"
+    )
+    return found
+
+
 def test_incidents_of_the_pipeline_appear_in_the_live_list_without_reload(
     operator: Any, stack: Stack, scene: Path, seen: dict[str, str]
 ) -> None:
@@ -77,14 +85,11 @@ def test_enter_opens_the_focused_incident_and_a_acknowledges_it(
 ) -> None:
     page = operator
     fall = seen["fall"]
-    for _ in range(live_rows(page).count()):  # j moves the focus down the list
-        page.keyboard.press("j")
-        focused = page.evaluate(
-            "document.activeElement.closest('[data-incident-id]')?.dataset.incidentId ?? null"
-        )
-        if focused == fall:
+    for _ in range(live_rows(page).count() + 1):  # j moves the focus down the list
+        if focused_incident(page) == fall:
             break
-    assert focused == fall, "j never reached the fall incident"
+        page.keyboard.press("j")
+    assert focused_incident(page) == fall, "j never reached the fall incident"
     page.keyboard.press("Enter")
     expect(page).to_have_url(stack.url(f"/incidents/{fall}"))
     article = page.locator("#incident")
