@@ -212,11 +212,6 @@ def test_the_live_list_on_a_wall_screen_with_large_text(
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vigil/console/static/app.css sets :root font-size in px (15px, 16px from 1600px "
-    "wide), which overrides the browser's font-size setting",
-)
 def test_the_live_list_follows_the_browsers_font_size_setting(
     browser: Any, stack: Stack, seen: dict[str, str]
 ) -> None:
