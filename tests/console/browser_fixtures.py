@@ -19,9 +19,14 @@ from tests.streamer.streamer_testutil import APT_LINE, RtspServer, gst_rtsp_avai
 PAGE_TIMEOUT_MS = 15_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, one for the whole session."""
+    """Debian's Chromium, one per test module.
+
+    Not one per session: while Playwright's sync API is open its event loop counts as running
+    in the main thread, so every later test that calls ``asyncio.run`` (the Kafka publisher's)
+    would fail with "cannot be called from a running event loop".
+    """
     require_browser()
     from playwright.sync_api import expect, sync_playwright
 
