@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,6 +29,11 @@ def _page(request: Request, template: str, active: str, **context: Any) -> Respo
     return render(request, template, principal, active=active, is_admin=is_admin, **context)
 
 
+def named_options(values: Iterable[str]) -> list[tuple[str, str]]:
+    """(value, label) pairs for a select: ``false_alarm`` is shown as "False alarm"."""
+    return [(v, v.replace("_", " ").capitalize()) for v in values]
+
+
 @router.get("/history")
 def history_page(request: Request) -> Response:
     """Every incident: the list's filters, report search, export; the query in the URL."""
@@ -35,9 +41,9 @@ def history_page(request: Request) -> Response:
         request,
         "history.html",
         "history",
-        event_types=list(EVENT_TYPES),
-        workflow_states=[s.value for s in WorkflowState],
-        severities=SEVERITIES,
+        event_types=named_options(EVENT_TYPES),
+        workflow_states=named_options(s.value for s in WorkflowState),
+        severities=named_options(SEVERITIES),
     )
 
 
