@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.support.graph import find_cycle
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ["streamer", "engines", "detectors", "reports", "storage", "vigil"]
 
@@ -66,29 +68,9 @@ def _module_level(tree: ast.Module) -> list[ast.stmt]:
     return out
 
 
-def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    done: set[str] = set()
-
-    def visit(node: str, path: list[str]) -> list[str] | None:
-        if node in path:
-            return path[path.index(node) :] + [node]
-        if node in done:
-            return None
-        for dep in sorted(graph.get(node, ())):
-            if (found := visit(dep, [*path, node])) is not None:
-                return found
-        done.add(node)
-        return None
-
-    for start in sorted(graph):
-        if (found := visit(start, [])) is not None:
-            return found
-    return None
-
-
 def test_the_cycle_finder_finds_a_cycle() -> None:
-    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
-    assert _cycle({"a": {"b"}, "b": set()}) is None
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
 def test_every_import_goes_to_the_same_or_an_earlier_stage() -> None:
@@ -113,4 +95,4 @@ def test_no_module_level_import_cycle() -> None:
             deps |= _targets(node, module)
         deps.discard(module)
         graph[module] = deps
-    assert _cycle(graph) is None, f"import cycle: {' -> '.join(_cycle(graph) or [])}"
+    assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph) or [])}"

@@ -17,12 +17,13 @@ from browser_fixtures import (  # the browser tests' fixtures and summary hook
 from fastapi.testclient import TestClient
 
 from tests.support.pg import BACKENDS, db_url, pg_available, pg_schema_url
+from tests.vigil.api.api_fixtures import client, client_of, world
 from tests.vigil.api.api_kit import World, open_world
-from vigil.api.app import create_app
 
 __all__ = [
     "BACKENDS",
     "browser",
+    "client",
     "db_url",
     "page_as",
     "pg_available",
@@ -31,24 +32,8 @@ __all__ = [
     "rtsp",
     "scene",
     "stack",
+    "world",
 ]
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> Iterator[World]:
-    """A fresh database with cameras cam-a and cam-b."""
-    w = open_world(db_url, tmp_path)
-    try:
-        yield w
-    finally:
-        w.store.close()
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    """A TestClient over the API of ``world`` (on both backends)."""
-    with _client(world) as c:
-        yield c
 
 
 @pytest.fixture
@@ -61,10 +46,6 @@ def sqlite_world(tmp_path: Path) -> Iterator[World]:
         w.store.close()
 
 
-def _client(w: World) -> TestClient:
-    return TestClient(create_app(w.ops, w.config, media_dir=w.media_dir))
-
-
 @pytest.fixture
 def login(sqlite_world: World) -> Iterator[Callable[..., TestClient]]:
     """``login(role, cameras=None)``: a TestClient with a session of a new user of that role."""
@@ -72,7 +53,7 @@ def login(sqlite_world: World) -> Iterator[Callable[..., TestClient]]:
 
     def make(role: str, cameras: list[str] | None = None) -> TestClient:
         uid = sqlite_world.user(f"{role}-{len(clients)}", role, cameras)
-        c = _client(sqlite_world)
+        c = client_of(sqlite_world)
         c.cookies.set("vigil_session", sqlite_world.session(uid))
         clients.append(c)
         return c
@@ -85,5 +66,5 @@ def login(sqlite_world: World) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture
 def anon(sqlite_world: World) -> Iterator[TestClient]:
     """A TestClient without credentials."""
-    with _client(sqlite_world) as c:
+    with client_of(sqlite_world) as c:
         yield c
