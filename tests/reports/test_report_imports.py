@@ -35,7 +35,7 @@ def _imports(module: str) -> set[str]:
     return found
 
 
-def test_reports_modules_import_nofind_cycle() -> None:
+def test_reports_modules_import_no_cycle() -> None:
     graph = {m: _imports(m) for m in MODULES}
     assert "reports.llm_base" in graph["reports.llm_openai"]  # the parse sees imports
     assert "reports.llm_openai" in graph["reports.backends"]  # lazy ones too
