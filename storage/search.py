@@ -2,9 +2,10 @@
 
 Full text: SQLite FTS5 (``reports_fts``, bm25) or PostgreSQL ``websearch_to_tsquery`` over the
 english tsvector (``ts_rank``); both indexes come from migration 0003. Meaning: each report's
-normalized embedding in ``report_embeddings``, ranked by cosine (numpy over the vectors of the
-filtered candidates). Hybrid: reciprocal rank fusion of the two. One hit per incident: its best
-report.
+normalized embedding in ``report_embeddings``, ranked by cosine: with the store's in-memory
+``VectorIndex`` (``storage/vector_index.py``) over every vector at once, re-reading only the
+best candidates; without it over the filtered candidates' vectors read per query. Hybrid:
+reciprocal rank fusion of the two. One hit per incident: its best report.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import Incident, ReportEmbeddingRow, ReportRow
 from storage.records import IncidentFilter
+from storage.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -227,12 +229,31 @@ def _qualified(expr: str) -> str:
     return re.sub(r"\b(title|summary|action)\b", r"reports.\1", expr)
 
 
+#: Most candidates an index search re-reads from the database before scanning instead.
+_MAX_INDEX_CANDIDATES = 20_000
+
+
 def semantic_search(
-    session: Session, query: str, *, flt: IncidentFilter, limit: int, embedder: Embedder
+    session: Session,
+    query: str,
+    *,
+    flt: IncidentFilter,
+    limit: int,
+    embedder: Embedder,
+    index: VectorIndex | None = None,
 ) -> list[SearchHit]:
-    """Reports closest in meaning to ``query`` (cosine of normalized embeddings)."""
+    """Reports closest in meaning to ``query`` (cosine of normalized embeddings).
+
+    With an ``index`` (the vectors in memory) only the best candidates are read from the
+    database; without one every candidate's vector is."""
     if not query.strip():
         return []
+    if index is not None:
+        found = _indexed_search(
+            session, query, flt=flt, limit=limit, embedder=embedder, index=index
+        )
+        if found is not None:
+            return found
     stmt = _base(ReportRow.summary, ReportEmbeddingRow.vector).join(
         ReportEmbeddingRow,
         and_(
@@ -251,6 +272,34 @@ def semantic_search(
     hits = [_hit(rows[i], float(scores[i]), _snippet(rows[i].summary)) for i in order]
     log.debug("semantic search over %d candidates", len(rows))
     return _best_per_incident(hits, limit)
+
+
+def _indexed_search(
+    session: Session,
+    query: str,
+    *,
+    flt: IncidentFilter,
+    limit: int,
+    embedder: Embedder,
+    index: VectorIndex,
+) -> list[SearchHit] | None:
+    """The index's best candidates, re-read with every filter; widened until ``limit``
+    incidents are found or the candidates run out (None: too many to re-read, scan)."""
+    index.refresh(session)
+    qvec = embedder.embed([query])[0]
+    k = max(limit * 4, 64)
+    while k <= _MAX_INDEX_CANDIDATES:
+        candidates = index.top(qvec, flt, k)
+        score = dict(candidates)
+        stmt = _base(ReportRow.summary).where(ReportRow.id.in_(list(score)))
+        rows = list(session.execute(_filtered(stmt, flt)).all()) if score else []
+        rows.sort(key=lambda r: (-score[int(r.id)], -int(r.id)))
+        hits = [_hit(r, score[int(r.id)], _snippet(r.summary)) for r in rows]
+        best = _best_per_incident(hits, limit)
+        if len(best) >= limit or len(candidates) < k:
+            return best
+        k *= 4
+    return None
 
 
 def _snippet(summary: str, words: int = 24) -> str:
@@ -285,8 +334,11 @@ def search_reports(
     flt: IncidentFilter | None = None,
     limit: int = 20,
     embedder: Embedder | None = None,
+    index: VectorIndex | None = None,
 ) -> list[SearchHit]:
     """Incidents whose reports match ``query`` in ``mode``, best first, at most ``limit``.
+
+    ``index``: the embedder's vectors in memory (``storage.vector_index``), else read per query.
 
     ``ValueError`` for an unknown mode, a bad limit, or semantic/hybrid without an embedder.
     """
@@ -299,13 +351,15 @@ def search_reports(
     if isinstance(target, Engine):
         with Session(target) as session:
             return search_reports(
-                session, query, mode=mode, flt=flt, limit=limit, embedder=embedder
+                session, query, mode=mode, flt=flt, limit=limit, embedder=embedder, index=index
             )
     where = flt or IncidentFilter()
     if mode == "text":
         return text_search(target, query, flt=where, limit=limit)
     assert embedder is not None
-    semantic = semantic_search(target, query, flt=where, limit=limit * 2, embedder=embedder)
+    semantic = semantic_search(
+        target, query, flt=where, limit=limit * 2, embedder=embedder, index=index
+    )
     if mode == "semantic":
         return semantic[:limit]
     text_hits = text_search(target, query, flt=where, limit=limit * 2)

@@ -38,6 +38,7 @@ from storage.records import (
 )
 from storage.search import Embedder, Mode, SearchHit, backfill_embeddings, search_reports
 from storage.settings import StorageConfig
+from storage.vector_index import VectorIndexes
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Store:
         self.url_masked = url_masked
         self._read_engine = engine.execution_options(**{READ_ONLY: True})
         self._clock = clock
+        self.vectors = VectorIndexes()
 
     @classmethod
     def open(
@@ -367,10 +369,19 @@ class Store:
     ) -> list[SearchHit]:
         """Incidents whose reports match ``query`` (``storage.search``), best first."""
         emb = embedder or self.embedder
+        index = None if emb is None else self.vectors.get(emb.name, emb.dim)
         return self._read(
             f"searching reports ({mode})",
-            lambda s: search_reports(s, query, mode=mode, flt=where, limit=limit, embedder=emb),
+            lambda s: search_reports(
+                s, query, mode=mode, flt=where, limit=limit, embedder=emb, index=index
+            ),
         )
+
+    def warm_search_index(self, embedder: Embedder) -> int:
+        """Bring ``embedder``'s in-memory vectors in step (the first search is then fast)."""
+        index = self.vectors.get(embedder.name, embedder.dim)
+        self._read("loading the search vectors", index.refresh)
+        return len(index)
 
     # --- outbox (publisher) ---------------------------------------------------------------
 

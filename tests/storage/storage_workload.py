@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+
+import numpy as np
 
 from detectors.types import IncidentUpdate, ScorePoint, UpdateKind
 from reports.types import Report, Severity
+from storage.search import Vectors
 
 
 def make_update(
@@ -82,3 +87,22 @@ def burst(n: int, cameras: int, *, updates_per_incident: int = 5) -> Iterator[In
             opened_ts_s=1_700_000_000.0 + 100 * inc,
             closed=version == updates_per_incident,
         )
+
+
+class TinyEmbedder:
+    """Deterministic bag of hashed words (no model): same words, same vector."""
+
+    name = "tiny-hash"
+    dim = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                out[i, hashlib.sha1(word.encode()).digest()[0] % self.dim] += 1.0
+            out[i] /= max(float(np.linalg.norm(out[i])), 1e-9)
+        return out

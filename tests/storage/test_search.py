@@ -3,16 +3,14 @@ backfill; on SQLite and PostgreSQL. Report texts are the template backend's own.
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import func, select
-from storage_workload import make_update
+from storage_workload import TinyEmbedder, make_update
 from typer.testing import CliRunner
 
 from reports.evidence import CameraInfo, build_evidence
@@ -20,7 +18,7 @@ from reports.template import template_report
 from reports.types import Report
 from storage.models import ReportEmbeddingRow
 from storage.records import IncidentFilter
-from storage.search import MiniLMEmbedder, Vectors, fts5_query, search_reports
+from storage.search import MiniLMEmbedder, fts5_query, search_reports
 from storage.store import Store
 
 CAMERAS = {
@@ -29,25 +27,6 @@ CAMERAS = {
     "lobby": ("Lobby", "main entrance"),
 }
 T0 = 1_790_000_000.0
-
-
-class TinyEmbedder:
-    """Deterministic bag of hashed words (no model): same words, same vector."""
-
-    name = "tiny-hash"
-    dim = 64
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.calls += 1
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                out[i, hashlib.sha1(word.encode()).digest()[0] % self.dim] += 1.0
-            out[i] /= max(float(np.linalg.norm(out[i])), 1e-9)
-        return out
 
 
 @pytest.fixture(scope="session")

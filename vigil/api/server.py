@@ -142,9 +142,11 @@ class SearchIndexer:
 
         if self.state.embedder is None:
             self.state.embedder = MiniLMEmbedder()
-        done = self.state.ops.store.backfill_embeddings(self.state.embedder)
+        store = self.state.ops.store
+        done = store.backfill_embeddings(self.state.embedder)
         if done:
             log.info("search: embedded %d new report(s)", done)
+        store.warm_search_index(self.state.embedder)
         return done
 
     def _loop(self) -> None:
