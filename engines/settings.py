@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from engines.catalogue import CATALOGUE
+from engines.plugins.settings import PluginConfig, YoloPluginConfig
 
 #: Event types the weight-free ``cues`` profile detects (what ``CueScorer`` reports).
 CUES_EVENTS: tuple[str, ...] = ("fall", "fire")
@@ -27,6 +28,18 @@ class CuesConfig(BaseModel):
     background_history_s: float = Field(
         60.0, ge=5, le=3600, description="Seconds of history in the background model."
     )
+    plugins: list[PluginConfig] = Field(
+        default_factory=list,
+        description="ONNX detector plugins (kind: yolo or classifier) run on motion-gated "
+        "crops; see docs/PLUGINS.md. At most one yolo detector.",
+    )
+
+    @field_validator("plugins")
+    @classmethod
+    def _one_detector(cls, v: list[PluginConfig]) -> list[PluginConfig]:
+        if sum(isinstance(p, YoloPluginConfig) for p in v) > 1:
+            raise ValueError("at most one yolo plugin (its person boxes feed the fall cue)")
+        return v
 
 
 #: Default zero-shot prompt sets per event type (positive prompts describe the event, negative

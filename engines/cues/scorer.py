@@ -16,6 +16,7 @@ from engines.cues.fall import fall_score
 from engines.cues.fire import fire_score
 from engines.cues.state import Blob, CameraState
 from engines.cues.tracking import find_blobs, update_tracks
+from engines.plugins.runner import PluginRunner
 from engines.settings import CUES_EVENTS, CuesConfig
 from engines.types import Box, Scores
 from streamer.types import Frame, Window
@@ -34,6 +35,8 @@ class CueScorer:
     def __init__(self, config: CuesConfig | None = None) -> None:
         self.config = config or CuesConfig()
         self._cams: dict[str, CameraState] = {}
+        # detector plugins (model.cues.plugins): person boxes feed tracking, classifiers vote
+        self.plugins = PluginRunner(self.config.plugins) if self.config.plugins else None
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -43,10 +46,14 @@ class CueScorer:
     def reset(self, camera_id: str) -> None:
         """Forget a camera's background model, tracks and fire history."""
         self._cams.pop(camera_id, None)
+        if self.plugins is not None:
+            self.plugins.reset(camera_id)
 
     def close(self) -> None:
         """Drop all per-camera state."""
         self._cams.clear()
+        if self.plugins is not None:
+            self.plugins.close()
 
     def score_batch(self, frames: Sequence[Frame], windows: Sequence[Window]) -> list[Scores]:
         """Score each frame in order (per camera state advances frame by frame)."""
@@ -105,7 +112,10 @@ class CueScorer:
             blobs: list[Blob] = []
         else:
             blobs = find_blobs(fg, w, h, self.config.min_blob_area)
-        update_tracks(st, blobs, frame.pts_s)
+        tracked = blobs
+        if self.plugins is not None:  # a configured person detector's boxes replace the blobs
+            tracked = self.plugins.person_blobs(frame.camera_id, frame.image, st.scale, blobs)
+        update_tracks(st, tracked, frame.pts_s)
 
         cues: dict[str, float] = {
             "motion_energy": round(motion_energy, 4),
@@ -115,6 +125,10 @@ class CueScorer:
         regions: dict[str, Box] = {}
         fall = fall_score(st, gray, motion, frame.pts_s, global_change, cues, regions, w, h)
         fire = fire_score(st, img, fg, frame.pts_s, cues, regions, w, h)
+        events = {"fall": round(fall, 4), "fire": round(fire, 4)}
+        if self.plugins is not None:
+            cues["person_count"] = float(len(tracked))
+            self.plugins.vote(frame.camera_id, frame.image, st.scale, blobs, events, cues, regions)
 
         st.prev_gray = gray
         st.prev_pts_s = frame.pts_s
@@ -124,7 +138,7 @@ class CueScorer:
             seq=frame.seq,
             pts_s=frame.pts_s,
             ts_s=frame.ts_s,
-            events={"fall": round(fall, 4), "fire": round(fire, 4)},
+            events=events,
             cues=cues,
             regions=regions,
             scorer=self.name,
