@@ -11,17 +11,20 @@ import numpy as np
 
 from engines.errors import ArtifactError
 
-_IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1)
-_IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1)
 
-
-def classifier_input(img_bgr: np.ndarray, size: int, normalize: str) -> np.ndarray:
-    """The crop resized to ``size x size``, RGB in [0, 1] (or ImageNet-normalised), NCHW."""
+def classifier_input(
+    img_bgr: np.ndarray,
+    size: int,
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> np.ndarray:
+    """The crop resized to ``size x size``, RGB in [0, 1] minus ``mean`` over ``std``, NCHW."""
     interp = cv2.INTER_AREA if max(img_bgr.shape[:2]) > size else cv2.INTER_LINEAR
     rgb = cv2.resize(img_bgr, (size, size), interpolation=interp)[..., ::-1]
     x = rgb.transpose(2, 0, 1)[None].astype(np.float32) / 255.0
-    if normalize == "imagenet":
-        x = (x - _IMAGENET_MEAN) / _IMAGENET_STD
+    m = np.asarray(mean, np.float32).reshape(1, 3, 1, 1)
+    sd = np.asarray(std, np.float32).reshape(1, 3, 1, 1)
+    x = (x - m) / sd
     return np.ascontiguousarray(x, dtype=np.float32)
 
 

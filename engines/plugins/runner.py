@@ -129,8 +129,10 @@ class PluginRunner:
         cfg = self.detector.cfg
         assert isinstance(cfg, YoloPluginConfig)
         x0, y0, x1, y1 = rect
-        x, lb = letterbox(image[y0:y1, x0:x1], cfg.input_size)
-        dets = parse_yolo(self.detector.run(x), cfg.classes, cfg.conf, cfg.iou, lb)
+        x, lb = letterbox(image[y0:y1, x0:x1], cfg.input_size, cfg.preprocess)
+        out = self.detector.run(x)
+        normalized = cfg.preprocess == "rtdetr"
+        dets = parse_yolo(out, cfg.classes, cfg.conf, cfg.iou, lb, normalized=normalized)
         h, w = image.shape[:2]
         cw, ch = x1 - x0, y1 - y0
         return [
@@ -200,7 +202,7 @@ class PluginRunner:
                 memo, due = p.due(camera_id)
                 if due or memo.vote is None:
                     x0, y0, x1, y1 = rect
-                    x = classifier_input(image[y0:y1, x0:x1], cfg.input_size, cfg.normalize)
+                    x = classifier_input(image[y0:y1, x0:x1], cfg.input_size, cfg.mean, cfg.std)
                     memo.vote = to_probabilities(p.run(x), cfg.labels)[cfg.positive_label]
                 prob = memo.vote
                 cues[f"{cfg.event}_classifier_p"] = round(prob, 3)

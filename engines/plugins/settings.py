@@ -74,6 +74,12 @@ class YoloPluginConfig(_PluginBase):
         "person", description="The class whose boxes feed the fall cue's tracks."
     )
     input_size: int = Field(640, ge=32, le=2048, description="Square letterbox input side.")
+    preprocess: Literal["ultralytics", "yolox", "rtdetr"] = Field(
+        "ultralytics",
+        description="ultralytics: RGB/255, centred letterbox, pixel boxes (YOLOv5/v8/11); "
+        "yolox: BGR 0-255, top-left letterbox (export with --decode_in_inference); rtdetr: "
+        "RGB/255 stretched, boxes as fractions (Ultralytics RT-DETR export).",
+    )
     conf: float = Field(0.35, gt=0, lt=1, description="Lowest box confidence kept.")
     iou: float = Field(0.45, gt=0, lt=1, description="Class-wise NMS overlap threshold.")
     crop_margin: float = Field(
@@ -110,8 +116,11 @@ class ClassifierPluginConfig(_PluginBase):
         "foreground blobs; frame: the whole frame. Runs only when that crop exists.",
     )
     input_size: int = Field(224, ge=16, le=2048, description="Square input side (resized).")
-    normalize: Literal["none", "imagenet"] = Field(
-        "none", description="none: RGB in [0, 1]; imagenet: minus ImageNet mean, over its std."
+    mean: tuple[float, float, float] = Field(
+        (0.0, 0.0, 0.0), description="Per-channel RGB mean subtracted from [0, 1] pixels."
+    )
+    std: tuple[float, float, float] = Field(
+        (1.0, 1.0, 1.0), description="Per-channel RGB std the pixels are divided by (> 0)."
     )
     threshold: float = Field(0.5, gt=0, lt=1, description="Probability at which it agrees.")
     cap: float = Field(
@@ -123,6 +132,13 @@ class ClassifierPluginConfig(_PluginBase):
     @classmethod
     def _labels_unique(cls, v: list[str]) -> list[str]:
         return _unique(v, "labels")
+
+    @field_validator("std")
+    @classmethod
+    def _std_positive(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(v) <= 0:
+            raise ValueError(f"std values must be > 0, got {list(v)}")
+        return v
 
     @model_validator(mode="after")
     def _positive_known(self) -> Self:

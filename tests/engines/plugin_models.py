@@ -50,10 +50,10 @@ class _Graph:
         return path
 
 
-def _bright_box(g: _Graph, size: int) -> tuple[str, str, str, str, str]:
+def _bright_box(g: _Graph, size: int, bright: float) -> tuple[str, str, str, str, str]:
     """(cx, cy, w, h, present) of the bright pixels' bounding box, each 1 x 1, input pixels."""
     grey = g.op("ReduceMean", "images", axes=[1], keepdims=1)  # 1 x 1 x S x S
-    mask = g.op("Cast", g.op("Greater", grey, g.const(BRIGHT)), to=TensorProto.FLOAT)
+    mask = g.op("Cast", g.op("Greater", grey, g.const(bright)), to=TensorProto.FLOAT)
     idx = g.const(np.arange(size, dtype=np.float32))
     big = g.const(1e4)
     edges = []
@@ -73,17 +73,31 @@ def _bright_box(g: _Graph, size: int) -> tuple[str, str, str, str, str]:
     return cx, cy, g.op("Sub", x1, x0), g.op("Sub", y1, y0), present
 
 
-def save_fake_yolo(path: Path, *, layout: str, size: int = 64, nc: int = 3, n: int = 40) -> Path:
-    """A "YOLO" export: ``images`` 1 x 3 x S x S -> ``output0`` in the v8 or v5 layout.
+def save_fake_yolo(
+    path: Path,
+    *,
+    layout: str,
+    size: int = 64,
+    nc: int = 3,
+    n: int = 40,
+    pixel_max: float = 1.0,
+    normalized: bool = False,
+) -> Path:
+    """A "YOLO" export: ``images`` 1 x 3 x S x S -> ``output0`` in the v8, v8t or v5 layout.
 
     Candidates: the bright box as class 0 (conf 0.9), the same box shifted 2 px as class 0
     (0.8: NMS removes it), the same box as class 1 (0.7: class-wise NMS keeps it), a fixed box
-    of class 2 at conf 0.2 (below threshold), then zero rows.
+    of class 2 at conf 0.2 (below threshold), then zero rows. ``pixel_max``: the input's white
+    (255 for YOLOX); ``normalized``: boxes as fractions of the input side (RT-DETR).
     """
     g = _Graph()
-    cx, cy, w, h, present = _bright_box(g, size)
+    cx, cy, w, h, present = _bright_box(g, size, BRIGHT * pixel_max)
+    if normalized:
+        inv = g.const(1.0 / size)
+        cx, cy, w, h = (g.op("Mul", v, inv) for v in (cx, cy, w, h))
     two = g.const(2.0)
     rows = []
+    two = g.const(2.0 / size) if normalized else two
     for dx, cls, conf in ((None, 0, 0.9), (two, 0, 0.8), (None, 1, 0.7)):
         x = cx if dx is None else g.op("Add", cx, dx)
         s = g.op("Mul", present, g.const(conf))
@@ -97,7 +111,7 @@ def save_fake_yolo(path: Path, *, layout: str, size: int = 64, nc: int = 3, n: i
         rows.append(g.op("Unsqueeze", g.op("Concat", *parts, axis=1), g.const_i64([1])))
     width = (5 if layout == "v5" else 4) + nc
     decoy = np.zeros((1, 1, width), np.float32)
-    decoy[0, 0, :4] = [10, 10, 8, 8]
+    decoy[0, 0, :4] = np.array([10, 10, 8, 8]) / (size if normalized else 1)
     if layout == "v5":
         decoy[0, 0, 4], decoy[0, 0, 5 + 2] = 1.0, 0.2
     else:

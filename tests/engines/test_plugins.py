@@ -14,10 +14,10 @@ import pytest
 from plugin_models import save_fake_yolo, save_red_classifier
 from pydantic import ValidationError
 
-from engines.backends.generic import onnx_graph_spec
+from engines.backends.generic import onnx_graph_spec, resolve_backend
 from engines.cues import CueScorer
-from engines.errors import ArtifactError
-from engines.plugins.classifier import to_probabilities
+from engines.errors import ArtifactError, BackendError
+from engines.plugins.classifier import classifier_input, to_probabilities
 from engines.plugins.runner import PluginRunner
 from engines.plugins.settings import ClassifierPluginConfig, YoloPluginConfig
 from engines.plugins.yolo import letterbox, parse_yolo, yolo_layout
@@ -35,6 +35,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {
         "v8": save_fake_yolo(d / "v8.onnx", layout="v8"),
         "v5": save_fake_yolo(d / "v5.onnx", layout="v5"),
+        "yolox": save_fake_yolo(d / "yolox.onnx", layout="v5", pixel_max=255.0),
+        "rtdetr": save_fake_yolo(d / "rtdetr.onnx", layout="v8t", normalized=True),
         "logits": save_red_classifier(d / "logits.onnx"),
         "probs": save_red_classifier(d / "probs.onnx", probabilities=True),
     }
@@ -122,11 +124,22 @@ def test_letterbox_pads_centred_and_maps_boxes_back() -> None:
     img[:, :, 2] = 255  # red in BGR
     x, lb = letterbox(img, 64)
     assert x.shape == (1, 3, 64, 64) and x.dtype == np.float32
-    assert (lb.scale, lb.pad_x, lb.pad_y) == (0.2, 0.0, 8.0)
+    assert (lb.scale_x, lb.scale_y, lb.pad_x, lb.pad_y) == (0.2, 0.2, 0.0, 8.0)
     assert x[0, 0, 32, 32] == 1.0 and x[0, 2, 32, 32] == 0.0  # RGB order
     assert x[0, 0, 2, 32] == pytest.approx(114 / 255)  # grey padding above
     back = lb.to_image(np.array([[20.0, 8.0 + 12.0, 40.0, 56.0]]))
     assert back[0].tolist() == pytest.approx([20 / 64, 12 / 48, 40 / 64, 1.0])
+
+
+def test_yolox_and_rtdetr_inputs() -> None:
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[:, :, 2] = 255  # red in BGR
+    x, lb = letterbox(img, 64, "yolox")
+    assert (lb.pad_x, lb.pad_y) == (0.0, 0.0)  # top-left, BGR, 0..255
+    assert x[0, 2, 10, 32] == 255.0 and x[0, 0, 10, 32] == 0.0 and x[0, 0, 60, 32] == 114.0
+    x, lb = letterbox(img, 64, "rtdetr")
+    assert (lb.scale_x, lb.scale_y) == (0.2, 64 / 240) and x[0, 0].min() == 1.0  # stretched
+    assert lb.to_image(np.array([[0.0, 0.0, 32.0, 64.0]]))[0].tolist() == [0, 0, 0.5, 1]
 
 
 def _rows(nc: int, v5: bool) -> np.ndarray:
@@ -168,11 +181,12 @@ def test_classifier_output_softmax_only_for_logits() -> None:
         to_probabilities(np.array([[0.3, 0.7]]), ["a", "b", "c"])
 
 
-@pytest.mark.parametrize("layout", ["v8", "v5"])
+@pytest.mark.parametrize("layout", ["v8", "v5", "yolox", "rtdetr"])
 def test_onnx_detector_boxes_a_bright_rectangle_in_the_frame(
     models: dict[str, Path], layout: str
 ) -> None:
-    runner = PluginRunner([YoloPluginConfig.model_validate(yolo(models[layout]))])
+    pre = {"preprocess": layout} if layout in ("yolox", "rtdetr") else {}
+    runner = PluginRunner([YoloPluginConfig.model_validate(yolo(models[layout], **pre))])
     img = np.full((240, 320, 3), 110, np.uint8)
     img[60:200, 100:180] = 240
     dets = runner.detect(img, (0, 0, 320, 240))
@@ -182,6 +196,21 @@ def test_onnx_detector_boxes_a_bright_rectangle_in_the_frame(
     crop = runner.detect(img, (80, 40, 240, 220))
     assert crop[0].box == pytest.approx(dets[0].box, abs=0.02)
     assert runner.runs == {f"yolo:{layout}.onnx": 2}
+
+
+def test_classifier_input_is_rgb_minus_mean_over_std() -> None:
+    img = np.zeros((40, 60, 3), np.uint8)
+    img[:, :, 2] = 255  # red in BGR
+    x = classifier_input(img, 16, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.25))
+    assert x.shape == (1, 3, 16, 16)
+    assert (x[0, 0].min(), x[0, 1].max(), x[0, 2].max()) == (1.0, -1.0, -2.0)
+
+
+def test_plugin_backend_choice_on_a_cpu() -> None:
+    assert resolve_backend("auto", "cpu") == "onnxruntime"
+    assert resolve_backend("onnxruntime", "auto") == "onnxruntime"
+    with pytest.raises(BackendError, match="tensorrt cannot run here: device is cpu"):
+        resolve_backend("tensorrt", "cpu")
 
 
 # -- the cue scorer with plugins ---------------------------------------------------------------
