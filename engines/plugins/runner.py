@@ -159,6 +159,9 @@ class PluginRunner:
         if self.detector is None:
             return blobs
         if not blobs:
+            memo = self.detector.memo.get(camera_id)
+            if memo is not None:
+                memo.persons = None  # the next gated sample detects afresh
             return []
         cfg = self.detector.cfg
         assert isinstance(cfg, YoloPluginConfig)
