@@ -311,6 +311,7 @@ class ReportEmbeddingRow(Base):
     """A report's normalized embedding: ``dim`` float32 values, little-endian bytes."""
 
     __tablename__ = "report_embeddings"
+    __table_args__ = (Index("ix_report_embeddings_model_created", "model", "dim", "created_ts_s"),)
 
     report_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True
