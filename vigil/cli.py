@@ -107,21 +107,29 @@ def sample_clip(
     out_path: Annotated[Path, typer.Argument(metavar="OUT.mp4", help="Where to write the clip.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same clip).")] = 0,
     scenario: Annotated[
-        str, typer.Option(help="demo (a fall and a fire among ordinary activity) or walking.")
+        str,
+        typer.Option(
+            help="demo (a fall and a fire among ordinary activity), walking, or a hard negative "
+            "(pan, zoom, shake, exposure, headlights, edges, sit, bench, orange, reflections, "
+            "flashing: no events, 10 fps)."
+        ),
     ] = "demo",
     duration: Annotated[float, typer.Option(help="Length in seconds.", min=10)] = 60.0,
 ) -> None:
     """Write a generated H.264 scene and its ground truth OUT.truth.json."""
     from vigil.scene import SCENARIOS, generate_scene, truth_path
+    from vigil.scene_hard import HARD_SCENARIOS, generate_hard_scene
 
-    if scenario not in SCENARIOS:
-        typer.echo(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}", err=True)
+    if scenario not in SCENARIOS + HARD_SCENARIOS:
+        names = ", ".join(SCENARIOS + HARD_SCENARIOS)
+        typer.echo(f"unknown scenario {scenario!r}; choose one of {names}", err=True)
         raise typer.Exit(2)
+    generate = generate_hard_scene if scenario in HARD_SCENARIOS else generate_scene
     from vigil.cli_status import progress_bar
 
     try:
         with progress_bar(f"writing {out_path.name}") as update:
-            truth = generate_scene(
+            truth = generate(
                 out_path, seed=seed, scenario=scenario, duration_s=duration, progress=update
             )
     except (ValueError, FileNotFoundError) as exc:
