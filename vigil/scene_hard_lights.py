@@ -99,7 +99,7 @@ def reflections(rng: np.random.Generator, w: int, h: int, d: float, fps: int) ->
         wet_reflection(img, people, t, hz)
         window_ghosts(img, pane, t, max(1.5, 0.18 * d), 7)
         c = caustics((h, w), t, 0.06 * h)[..., None]
-        return img + c * region * np.array([70, 95, 110], np.float32)
+        return img + c * region * np.array([50, 100, 130], np.float32)
 
     stage.light = light
     return stage
@@ -111,7 +111,7 @@ def flashing(rng: np.random.Generator, w: int, h: int, d: float, fps: int) -> St
     stage = yard(rng, w, h)
     walkers(stage, rng, w, (0.5 * h, 0.95 * h), d, (2.5, 5.0))
     hz = int(0.42 * h)
-    bx, by, r = 0.18 * w, 0.38 * h, 0.025 * h
+    bx, by, r = 0.18 * w, 0.38 * h, 0.035 * h
     cv2.line(stage.world, (int(bx), int(by)), (int(bx), int(0.62 * h)), (60, 60, 60), 4)
     cv2.rectangle(
         stage.world,

@@ -171,9 +171,10 @@ def draw_flag(
             ],
             np.int32,
         )
-        cv2.fillPoly(
-            img, [quad], (int(15 * shade), int(120 * shade), int(250 * shade)), cv2.LINE_AA
-        )
+        colour = (15 * shade, 120 * shade, 250 * shade)
+        if math.cos(ph0) > 0.85:  # a sunlit fold: a glossy, nearly white highlight
+            colour = (140.0, 215.0, 255.0)
+        cv2.fillPoly(img, [quad], colour, cv2.LINE_AA)
 
 
 def draw_beacon(img: np.ndarray, x: float, y: float, r: float, t: float, rps: float) -> float:
@@ -185,6 +186,7 @@ def draw_beacon(img: np.ndarray, x: float, y: float, r: float, t: float, rps: fl
     cv2.ellipse(img, _p(x, y), (int(r), int(r * 1.2)), 0, 180, 360, dome.tolist(), -1, cv2.LINE_AA)
     if toward > 0.05:
         add_glow(img, (x, y - r * 0.5), r * 2.5, AMBER, 1.1 * toward)
+        add_glow(img, (x, y - r * 0.5), r * 0.8, (170, 230, 255), 1.2 * toward)  # saturated
     return toward
 
 
@@ -232,4 +234,6 @@ def draw_sign(img: np.ndarray, x: float, y: float, w: float, h: float, t: float)
             np.int32,
         )
         cv2.polylines(img, [pts], False, colour, max(2, int(h * 0.12)), cv2.LINE_AA)
+        if on:  # the LEDs' centres saturate the sensor to a pale yellow
+            cv2.polylines(img, [pts], False, (150, 225, 255), max(1, int(h * 0.04)), cv2.LINE_AA)
     add_glow(img, (x + w / 2, y + h / 2), h * 0.9, (20, 120, 255), 0.35)
