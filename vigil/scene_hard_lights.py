@@ -136,7 +136,7 @@ def flashing(rng: np.random.Generator, w: int, h: int, d: float, fps: int) -> St
         toward = draw_beacon(out, bx, by, r, t, 0.75)
         add_glow(out, (bx, 0.62 * h), 0.12 * h, (0, 110, 200), 0.25 * toward)
         draw_blinker(out, 0.96 * w, 0.56 * h, 0.015 * h, int(t * 2) % 2 == 0)
-        draw_sign(out, 0.4 * w, 0.08 * h, 0.22 * w, 0.09 * h, t)
+        draw_sign(out, 0.38 * w, 0.06 * h, 0.28 * w, 0.12 * h, t)
         return out
 
     stage.light = light
