@@ -24,6 +24,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 
+from detectors.intrusion import IntrusionRule
 from detectors.settings import ResolvedEventConfig, ZoneConfig
 from detectors.types import IncidentUpdate, ScorePoint, UpdateKind
 from detectors.zones import ZoneFilter
@@ -310,6 +311,8 @@ class CameraDetector:
             for ev, rule in rules.items()
             if rule.enabled
         }
+        intrusion = self.trackers.get("intrusion")
+        self._intrusion = IntrusionRule(self.zones, intrusion.rule) if intrusion else None
 
     def update(self, scores: Scores) -> list[IncidentUpdate]:
         """Feed one frame's scores; returns the incident updates they caused."""
@@ -319,6 +322,17 @@ class CameraDetector:
             )
         out: list[IncidentUpdate] = []
         for ev, tracker in self.trackers.items():
+            if ev == "intrusion" and self._intrusion is not None and scores.tracks is not None:
+                # per person, inside the zones, with a dwell time (detectors.intrusion)
+                it = self._intrusion.update(scores)
+                cues = {**scores.cues, **it.cues}
+                out.extend(
+                    tracker.update(
+                        scores.ts_s, it.score, pts_s=scores.pts_s, zone=it.zone, cues=cues,
+                        region=it.region,
+                    )
+                )  # fmt: skip
+                continue
             score = scores.score(ev)
             decision = self.zones.decide(ev, scores.regions.get(ev))
             if not decision.counts:

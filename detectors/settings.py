@@ -47,6 +47,20 @@ class EventConfig(BaseModel):
     max_duration_s: float = Field(
         3600.0, gt=0.0, le=86400.0, description="Close an incident that stays open this long."
     )
+    dwell_s: float = Field(
+        5.0,
+        ge=0.0,
+        le=3600.0,
+        description="intrusion only: a person must stay this long inside the zones that list "
+        "intrusion (anywhere in the picture if no zone does) before it scores.",
+    )
+    loiter_s: float = Field(
+        30.0,
+        ge=0.0,
+        le=86400.0,
+        description="intrusion only: a stay this long is loitering (a higher score, an update "
+        "and the cue intrusion_loitering = 1).",
+    )
 
     def resolved(self, event_type: str) -> ResolvedEventConfig:
         """Fill unset fields with the event type's defaults."""
@@ -64,6 +78,8 @@ class EventConfig(BaseModel):
             merge_gap_s=self.merge_gap_s,
             update_interval_s=self.update_interval_s,
             max_duration_s=self.max_duration_s,
+            dwell_s=self.dwell_s,
+            loiter_s=max(self.loiter_s, self.dwell_s),
         )
 
 
@@ -80,6 +96,8 @@ class ResolvedEventConfig(BaseModel):
     merge_gap_s: float = Field(5.0, ge=0.0)
     update_interval_s: float = Field(10.0, gt=0.0)
     max_duration_s: float = Field(3600.0, gt=0.0)
+    dwell_s: float = Field(5.0, ge=0.0)
+    loiter_s: float = Field(30.0, ge=0.0)
 
     @property
     def off_threshold(self) -> float:

@@ -11,7 +11,7 @@ from engines.catalogue import CATALOGUE
 from engines.plugins.settings import PluginConfig, YoloPluginConfig
 
 #: Event types the weight-free ``cues`` profile detects (what ``CueScorer`` reports).
-CUES_EVENTS: tuple[str, ...] = ("fall", "fire")
+CUES_EVENTS: tuple[str, ...] = ("fall", "fire", "smoke", "intrusion")
 
 
 class CuesConfig(BaseModel):
@@ -324,8 +324,9 @@ class ModelConfig(BaseModel):
 
     profile: Literal["cues", "clip"] = Field(
         "cues",
-        description="cues needs no weights and detects fall and fire; clip is the neural "
-        "profile and detects the event types of its heads (zeroshot.prompts by default).",
+        description="cues needs no weights and detects fall, fire, smoke and intrusion; clip is "
+        "the neural profile and detects the event types of its heads (zeroshot.prompts by "
+        "default).",
     )
     window_s: float = Field(8.0, ge=1.0, le=120.0, description="Seconds per sliding window.")
     cues: CuesConfig = Field(default_factory=CuesConfig)

@@ -23,6 +23,9 @@ class Scores:
     ``events`` maps an event type to a calibrated score in ``[0, 1]``. ``cues`` holds the named
     measurements behind the scores (units in the names, e.g. ``fall_height_drop_ratio``) that
     reports may quote. ``regions`` maps an event type to where in the picture it is seen.
+    ``tracks`` maps a track id to the box of a person-sized moving object seen in this frame
+    (None: the scorer does not track objects); the detectors score ``intrusion`` from it per
+    track, inside the camera's zones (``detectors.intrusion``).
     """
 
     camera_id: str
@@ -33,6 +36,7 @@ class Scores:
     cues: Mapping[str, float] = field(default_factory=dict)
     regions: Mapping[str, Box] = field(default_factory=dict)
     scorer: str = ""
+    tracks: Mapping[int, Box] | None = None
 
     def __post_init__(self) -> None:
         for name, value in self.events.items():

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vigil.cli_common import load_or_exit
-from vigil.config import VigilConfig, parse_config
+from vigil.config import CameraConfig, VigilConfig, parse_config
 from vigil.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -33,22 +33,30 @@ def _config(path: Path | None) -> VigilConfig:
     return cfg
 
 
-def _rules(cfg: VigilConfig, camera: str | None) -> tuple[dict[str, EventConfig], float | None]:
-    """The event rules (and fps) of the chosen camera, else default rules for every event
-    type the profile detects."""
+def _rules(
+    cfg: VigilConfig, camera: str | None, labelled: set[str]
+) -> tuple[dict[str, EventConfig], float | None]:
+    """The event rules (and fps) of the chosen camera (its zones apply too), else default rules
+    for a default camera's events and the labelled event types the profile detects."""
     from detectors.settings import EventConfig
     from vigil.config_checks import DEFAULT_CAMERA_EVENTS
 
     if camera is not None or cfg.cameras:
-        try:
-            cam = cfg.camera(camera) if camera is not None else cfg.cameras[0]
-        except KeyError:
-            typer.echo(f"error: no camera {camera!r} in the config", err=True)
-            raise typer.Exit(2) from None
+        cam = _camera(cfg, camera)
         rules = {ev: rule for ev, rule in cam.events.items() if rule.enabled}
         return rules, cam.fps
     detects = cfg.model.detectable_events() or DEFAULT_CAMERA_EVENTS
-    return {ev: EventConfig() for ev in detects}, None
+    wanted = [ev for ev in detects if ev in DEFAULT_CAMERA_EVENTS or ev in labelled]
+    return {ev: EventConfig() for ev in wanted}, None
+
+
+def _camera(cfg: VigilConfig, camera: str | None) -> CameraConfig:
+    """The chosen camera (default: the first), or print that there is none and exit 2."""
+    try:
+        return cfg.camera(camera) if camera is not None else cfg.cameras[0]
+    except KeyError:
+        typer.echo(f"error: no camera {camera!r} in the config", err=True)
+        raise typer.Exit(2) from None
 
 
 def _event_types(rules: dict[str, EventConfig], clips: list[LabelledClip]) -> list[str]:
@@ -78,7 +86,7 @@ def eval_command(
     ],
     config: Annotated[
         Path | None,
-        typer.Option("-c", "--config", help="Use this config's model and camera rules."),
+        typer.Option("-c", "--config", help="Use this config's model, camera rules and zones."),
     ] = None,
     camera: Annotated[
         str | None, typer.Option(help="Whose event rules and fps (default: the first camera).")
@@ -112,8 +120,10 @@ def eval_command(
     cfg = _config(config)
     logging.getLogger().setLevel(logging.WARNING)  # App's start/stop lines, once per clip
     data = _read(folder, layout)
-    rules, cam_fps = _rules(cfg, camera)
-    settings = RunSettings(cfg, rules, fps or cam_fps or 2.0, pace=not fast)
+    labelled = {ev.event_type for clip in data.clips for ev in clip.events}
+    rules, cam_fps = _rules(cfg, camera, labelled)
+    zones = _camera(cfg, camera).zones if camera is not None or cfg.cameras else []
+    settings = RunSettings(cfg, rules, fps or cam_fps or 2.0, pace=not fast, zones=zones)
     n_jobs = jobs or default_jobs()
     started = time.perf_counter()
     results = run_all(data.clips, settings, jobs=n_jobs, on_done=_progress(len(data.clips)))

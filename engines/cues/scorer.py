@@ -14,6 +14,7 @@ import numpy as np
 
 from engines.cues.fall import fall_score
 from engines.cues.fire import fire_score
+from engines.cues.people import CueExtras, smoke_and_people
 from engines.cues.state import Blob, CameraState
 from engines.cues.tracking import find_blobs, update_tracks
 from engines.plugins.runner import PluginRunner
@@ -28,7 +29,8 @@ _GLOBAL_CHANGE = 0.35  # foreground fraction that means a lighting change, not o
 
 
 class CueScorer:
-    """Scores ``fall`` and ``fire`` from OpenCV cues; keeps per-camera state."""
+    """Scores ``fall``, ``fire``, ``smoke`` and ``intrusion`` (people, ``Scores.tracks``) from
+    OpenCV cues; keeps per-camera state."""
 
     name = "cues"
 
@@ -37,6 +39,7 @@ class CueScorer:
         self._cams: dict[str, CameraState] = {}
         # detector plugins (model.cues.plugins): person boxes feed tracking, classifiers vote
         self.plugins = PluginRunner(self.config.plugins) if self.config.plugins else None
+        self._extras: dict[str, CueExtras] = {}  # smoke and people (engines.cues.people)
 
     @property
     def events(self) -> tuple[str, ...]:
@@ -48,12 +51,14 @@ class CueScorer:
         self._cams.pop(camera_id, None)
         if self.plugins is not None:
             self.plugins.reset(camera_id)
+        self._extras.pop(camera_id, None)
 
     def close(self) -> None:
         """Drop all per-camera state."""
         self._cams.clear()
         if self.plugins is not None:
             self.plugins.close()
+        self._extras.clear()
 
     def score_batch(self, frames: Sequence[Frame], windows: Sequence[Window]) -> list[Scores]:
         """Score each frame in order (per camera state advances frame by frame)."""
@@ -125,7 +130,14 @@ class CueScorer:
         regions: dict[str, Box] = {}
         fall = fall_score(st, gray, motion, frame.pts_s, global_change, cues, regions, w, h)
         fire = fire_score(st, img, fg, frame.pts_s, cues, regions, w, h)
-        events = {"fall": round(fall, 4), "fire": round(fire, 4)}
+        ex = self._extras.setdefault(frame.camera_id, CueExtras(st.size))
+        smoke, people = smoke_and_people(ex, st, img, fg, gray, frame.pts_s, cues, regions)
+        events = {
+            "fall": round(fall, 4),
+            "fire": round(fire, 4),
+            "smoke": round(smoke, 4),
+            "intrusion": 1.0 if people else 0.0,
+        }
         if self.plugins is not None:
             cues["person_count"] = float(len(tracked))
             self.plugins.vote(frame.camera_id, frame.image, st.scale, blobs, events, cues, regions)
@@ -142,4 +154,5 @@ class CueScorer:
             cues=cues,
             regions=regions,
             scorer=self.name,
+            tracks=people,
         )

@@ -30,11 +30,13 @@ def _detects(config: ModelConfig) -> tuple[str, ...]:
     return CUES_EVENTS
 
 
-#: The ``cues`` profile (the default): needs no weights, detects fall and fire.
+#: The ``cues`` profile (the default): needs no weights, detects fall, fire, smoke and intrusion.
 PLUGIN: Plugin[ScorerProfile] = Plugin(
     "cues",
     ScorerProfile(_build, _detects),
     config=CuesConfig,
-    description="Weight-free OpenCV cues and temporal rules; detects fall and fire.",
+    description=(
+        "Weight-free OpenCV cues and temporal rules; detects fall, fire, smoke and intrusion."
+    ),
     check=cues_unavailable_reason,
 )

@@ -165,6 +165,6 @@ def test_resolution_change_resets_and_batches_are_checked() -> None:
     b = Frame("cam", 1, 0.5, 0.5, np.zeros((480, 640, 3), np.uint8))
     scorer.score_batch([a], [Window("cam", (a,), 8)])
     (s,) = scorer.score_batch([b], [Window("cam", (b,), 8)])
-    assert s.events == {"fall": 0.0, "fire": 0.0}
+    assert s.events == {"fall": 0.0, "fire": 0.0, "smoke": 0.0, "intrusion": 0.0}
     with pytest.raises(ValueError, match="1 frames but 0 windows"):
         scorer.score_batch([a], [])

@@ -150,12 +150,14 @@ def test_config_check_lists_problems_of_every_kind_in_one_run(tmp_path: Path) ->
         "      - {name: door, polygon: [[0, 0], [1, 0], [1, 1]], events: [fire]}\n"
         "  - id: a\n"
         "    url: b.mp4\n"
+        "model: {profile: clip, clip: {zeroshot: {prompts: {fall: {positive: [a]},\n"
+        "  fire: {positive: [b]}}}}}\n"
     )
     proc = run_vigil("config", "check", env={"VIGIL_CONFIG": str(cfg)})
     assert proc.returncode == 2
     assert proc.stderr.splitlines() == [
         f"{cfg}:1 sight: unknown key (did you mean 'site'?)",
-        f"{cfg}:5 cameras[0].events.smoke: 'smoke' cannot be detected by the 'cues' profile "
+        f"{cfg}:5 cameras[0].events.smoke: 'smoke' cannot be detected by the 'clip' profile "
         "(it detects: fall, fire)",
         f"{cfg}:7 cameras[0].zones[0].events[0]: 'fire' is not among the camera's events "
         "(fall, smoke)",

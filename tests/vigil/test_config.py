@@ -271,7 +271,7 @@ MANY_PROBLEMS = """\
 site: dock
 sight: typo
 model:
-  profile: cues
+  {profile: clip, clip: {zeroshot: {prompts: {fall: {positive: [a]}, fire: {positive: [b]}}}}}
 cameras:
   - id: a
     url: a.mp4
@@ -297,7 +297,7 @@ def test_problems_of_every_kind_are_listed_in_one_pass_with_their_lines() -> Non
     assert [str(i) for i in exc.value.issues] == [
         "x.yaml:2 sight: unknown key (did you mean 'site'?)",
         "x.yaml:8 cameras[0].fps: Input should be less than or equal to 5",
-        "x.yaml:11 cameras[0].events.smoke: 'smoke' cannot be detected by the 'cues' profile "
+        "x.yaml:11 cameras[0].events.smoke: 'smoke' cannot be detected by the 'clip' profile "
         "(it detects: fall, fire)",
         "x.yaml:15 cameras[0].zones[0].events[1]: 'fire' is not among the camera's events "
         "(fall, smoke)",
@@ -343,13 +343,8 @@ def test_cross_checks_of_one_camera_are_not_hidden_by_errors_of_another() -> Non
             "x.yaml:3 cameras[0].events: 'fall' cannot be detected by the 'clip' profile (it "
             "detects: smoke); the camera lists no events, so it has the defaults (fall, fire)",
         ),
-        # a broken model section still tells what cues detects
-        (
-            "{profile: cues, window_s: 0}",
-            "{intrusion: {}}",
-            "x.yaml:5 cameras[0].events.intrusion: 'intrusion' cannot be detected by the "
-            "'cues' profile (it detects: fall, fire)",
-        ),
+        # cues detects all four
+        ("{profile: cues}", "{smoke: {}, intrusion: {}}", None),
     ],
 )
 def test_events_the_profile_cannot_detect_are_refused(
@@ -378,10 +373,14 @@ def test_models_built_in_code_run_the_same_cross_checks() -> None:
     with pytest.raises(ValidationError, match=r"cameras\[1\]\.id: camera id 'a' is used more"):
         VigilConfig(cameras=[cam, cam])
     smoky = CameraConfig.model_validate({"id": "a", "url": "a.mp4", "events": {"smoke": {}}})
-    with pytest.raises(ValidationError, match="cannot be detected by the 'cues' profile"):
-        VigilConfig(cameras=[smoky])
+    fire_only = {
+        "profile": "clip",
+        "clip": {"zeroshot": {"prompts": {"fire": {"positive": ["x"]}}}},
+    }
+    with pytest.raises(ValidationError, match="cannot be detected by the 'clip' profile"):
+        VigilConfig.model_validate({"model": fire_only, "cameras": [smoky]})
     clip = VigilConfig.model_validate({"model": {"profile": "clip"}, "cameras": [smoky]})
-    assert clip.cameras == [smoky]
+    assert clip.cameras == [smoky] and VigilConfig(cameras=[smoky]).cameras == [smoky]
 
 
 @pytest.mark.parametrize("json_lines", [False, True])

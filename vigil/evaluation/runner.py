@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from detectors.settings import EventConfig
+from detectors.settings import EventConfig, ZoneConfig
 from detectors.types import IncidentUpdate, UpdateKind
 from engines.factory import build_scorer
 from engines.types import Scorer, Scores
@@ -47,6 +47,8 @@ class RunSettings:
     fps: float = 2.0
     #: False: as fast as decoding allows (``--fast``); True: at the clip's own pace
     pace: bool = False
+    #: the evaluated camera's zones and masks
+    zones: Sequence[ZoneConfig] = ()
 
 
 class RecordingScorer:
@@ -128,6 +130,7 @@ def clip_config(settings: RunSettings, clip: LabelledClip, workdir: Path) -> Vig
         fps=settings.fps,
         start_time=start,
         events=dict(settings.rules),
+        zones=list(settings.zones),
     )
     storage = StorageConfig(
         database_url=f"sqlite:///{workdir / 'eval.db'}",
