@@ -6,8 +6,11 @@ brightness ratio, so a lighting gain is not a contrast drop) fell well below the
 while its colour stays unsaturated. The smoky cells' largest connected region is followed as a
 site; it scores when it is soft-edged (the change from the reference fades out over many pixels
 instead of stepping like a car's or a person's outline), has been seen for a few seconds, stays
-roughly in place and has grown upwards. A veil over most of the frame at once is fog, haze or
-flat lighting, not smoke; a global change of brightness relearns the reference.
+roughly in place, has grown (in area) and risen (its top edge). A region mostly inside a person's
+box is not smoke. Known limit: a dark veil mostly hides texture and changes the brightness
+little, so its edges read almost as sharp as an object's; growth and rise then do the work.
+A veil over most of the frame at once is fog, haze or flat lighting, not smoke; a global change
+of brightness relearns the reference.
 """
 
 from __future__ import annotations
@@ -198,19 +201,21 @@ def _region(
 
 
 def _sharpness(g: np.ndarray, ref: np.ndarray, cell_box: tuple[int, int, int, int]) -> float:
-    """How abruptly the change from the reference steps, per working pixel, relative to its
-    size, around the region: about 1 for a solid object's outline, far less for a soft veil."""
+    """How abruptly the change from the reference steps around the region, relative to its
+    size: 1.3 and more for a solid object's outline, about 0.5 for a light veil (a dark veil,
+    which mostly hides texture, reads near 1)."""
     x, y, bw, bh = cell_box
     hh, ww = g.shape
     x0, y0 = max(0, (x - 1) * _CELL), max(0, (y - 1) * _CELL)
     x1, y1 = min(ww, (x + bw + 1) * _CELL), min(hh, (y + bh + 1) * _CELL)
-    d = cv2.GaussianBlur(np.abs(g - ref)[y0:y1, x0:x1], (3, 3), 0)
+    # blurred well beyond the background's texture, so only the outline of the change is left
+    d = cv2.GaussianBlur(np.abs(g - ref)[y0:y1, x0:x1], (0, 0), 3.0)
     if d.size < 16:
         return 1.0
     amp = float(np.percentile(d, 90))
     if amp < 3.0:
         return 1.0
-    return float(np.percentile(_edges(d), 95)) / (8.0 * amp)
+    return float(np.percentile(_edges(d), 99)) / amp
 
 
 def _same_site(a: SmokeObs, b: SmokeObs) -> bool:
@@ -241,11 +246,11 @@ def _score_site(
     score = (
         smooth(last.area_ratio, 0.004, 0.012)
         * smooth(drop, 0.25, 0.42)
-        * (1.0 - smooth(sharp, 0.25, 0.45))
+        * (1.0 - smooth(sharp, 1.1, 1.5))
         * smooth(age, 1.5, 3.0)
         * smooth(rise, 0.004, 0.012)
         * (1.0 - smooth(drift, 0.04, 0.08))
-        * smooth(grown, 0.9, 1.2)
+        * smooth(grown, 1.2, 1.6)
     )
     cues.update(
         {

@@ -44,8 +44,9 @@ def test_bad_values_are_refused(data: dict[str, Any], message: str) -> None:
 def test_each_profile_declares_the_events_it_detects() -> None:
     from engines.cues import CueScorer
 
-    assert ModelConfig().detectable_events() == CueScorer().events == ("fall", "fire")
-    assert ModelConfig(profile="clip").detectable_events() == ("fall", "fire", "smoke", "intrusion")
+    every = ("fall", "fire", "smoke", "intrusion")
+    assert ModelConfig().detectable_events() == CueScorer().events == every
+    assert ModelConfig(profile="clip").detectable_events() == every
     only_smoke = {"zeroshot": {"prompts": {"smoke": {"positive": ["smoke"]}}}}
     clip = ModelConfig.model_validate({"profile": "clip", "clip": only_smoke})
     assert clip.detectable_events() == ("smoke",)
