@@ -48,13 +48,13 @@ class CueExtras:
 
 
 def _walked(tr: Track) -> bool:
-    """Upright, and its ground point moved by at least half its height (it walked in)."""
+    """Upright, and its ground point moved by at least 0.3 of its height (it walked in)."""
     b = tr.last
     if not (1.2 * b.w <= b.h <= 6.0 * b.w):
         return False
     first = tr.history[0][1]
     moved = max(math.hypot(o.cx - first.cx, o.bottom - first.bottom) for _, o in tr.history)
-    return moved >= 0.5 * b.h
+    return moved >= 0.3 * b.h
 
 
 def _patch(gray: np.ndarray, b: Blob) -> np.ndarray:
@@ -77,11 +77,11 @@ def _near(p: Person, b: Blob) -> bool:
 
 
 def _overlaps(b: Blob, box: Box, w: int, h: int) -> bool:
-    """Whether most of a blob lies inside a normalised box."""
+    """Whether a good part (a quarter) of a blob lies inside a normalised box."""
     x0, y0 = max(b.x, box[0] * w), max(b.y, box[1] * h)
     x1, y1 = min(b.x + b.w, box[2] * w), min(b.bottom, box[3] * h)
     inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
-    return inter > 0.5 * b.w * b.h
+    return inter > 0.25 * b.w * b.h
 
 
 def people_boxes(

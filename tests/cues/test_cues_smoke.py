@@ -4,9 +4,7 @@ haze over the whole frame, flat lighting)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -14,25 +12,9 @@ import pytest
 from engines.cues import CueScorer
 from engines.types import Scores
 from streamer.types import Frame, Window
-from tests.support.smoke_scenes import smoke_scene
+from tests.support.smoke_scenes import scores_of, smoke_scene
 from vigil.scene import _background
 from vigil.scene_truth import load_truth
-
-
-def scores_of(clip: Path, fps: float = 2.0) -> list[Scores]:
-    """Every sampled frame's scores (the clip decoded and sampled at ``fps``)."""
-    scorer = CueScorer()
-    out: list[Scores] = []
-    nxt = 0.0
-    with av.open(str(clip)) as c:
-        for fr in c.decode(video=0):
-            t = float(fr.pts * fr.time_base)
-            if t + 1e-6 < nxt:
-                continue
-            nxt += 1.0 / fps
-            f = Frame("cam", len(out), t, 1000 + t, fr.to_ndarray(format="bgr24"))
-            out.extend(scorer.score_batch([f], [Window("cam", (f,), 8)]))
-    return out
 
 
 @pytest.mark.parametrize(
@@ -58,6 +40,7 @@ def test_a_rising_plume_is_smoke_within_seconds_of_becoming_visible(
     assert last.cues["smoke_rise_px_s"] > 0
     x0, y0, x1, y1 = last.regions["smoke"]
     assert y1 > 0.75 and y0 < 0.5 and x1 - x0 < 0.8  # from the floor up, not the whole frame
+    assert not any(s.tracks for s in scores)  # and the plume is no person (for intrusion)
 
 
 def test_grey_person_grey_car_haze_and_flat_lighting_are_not_smoke() -> None:

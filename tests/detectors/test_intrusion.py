@@ -8,12 +8,15 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+import pytest
+
 from detectors.lifecycle import CameraDetector
 from detectors.settings import EventConfig, ZoneConfig
 from detectors.types import IncidentUpdate, UpdateKind
+from detectors.zones import ZoneFilter
 from engines.types import Box, Scores
 from tests.support.cli import run_vigil
-from tests.support.smoke_scenes import smoke_scene
+from tests.support.smoke_scenes import scores_of, smoke_scene
 from vigil.scene_smoke import INTRUSION_ZONE
 from vigil.scene_truth import truth_path
 
@@ -96,6 +99,23 @@ def test_a_scorer_without_tracks_is_scored_as_before() -> None:
     for i in range(10):
         out.extend(det.update(Scores("cam", i, i / 2, 100 + i / 2, {"intrusion": 0.9})))
     assert len(opens(out)) == 1 and opens(out)[0].onset_pts_s == 0.0
+
+
+@pytest.mark.parametrize(("seed", "width", "height"), [(0, 320, 240), (1, 640, 480)])
+def test_the_cue_scorer_keeps_a_person_who_stands_still_under_one_id(
+    seed: int, width: int, height: int
+) -> None:
+    clip = smoke_scene("intrusion", seed, 28.0, width, height)
+    ids: set[int] = set()
+    for s in scores_of(clip):
+        inside = [k for k, b in (s.tracks or {}).items() if ZoneFilter([ZONE]).decide(
+            "intrusion", b).counts]  # fmt: skip
+        if 7.0 <= s.pts_s <= 17.0:  # the first person stands in the zone from 5.8 s to 17.8 s
+            assert len(inside) == 1, (s.pts_s, s.tracks)
+            ids.update(inside)
+        if 21.5 <= s.pts_s <= 22.5:
+            assert inside == []  # the first has left, the passer-by not yet arrived (22.9 s)
+    assert len(ids) == 1
 
 
 def _eval(folder: Path, *args: str) -> dict[str, object]:

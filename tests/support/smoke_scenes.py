@@ -7,6 +7,11 @@ import os
 import shutil
 from pathlib import Path
 
+import av
+
+from engines.cues import CueScorer
+from engines.types import Scores
+from streamer.types import Frame, Window
 from vigil.scene_smoke import generate_smoke_scene
 from vigil.scene_truth import truth_path
 
@@ -34,3 +39,19 @@ def smoke_scene(
         shutil.move(truth_path(tmp), truth_path(clip))
         shutil.move(tmp, clip)
     return clip
+
+
+def scores_of(clip: Path, fps: float = 2.0) -> list[Scores]:
+    """The cue scorer's scores of every frame of a clip sampled at ``fps``."""
+    scorer = CueScorer()
+    out: list[Scores] = []
+    nxt = 0.0
+    with av.open(str(clip)) as c:
+        for fr in c.decode(video=0):
+            t = float(fr.pts * fr.time_base)
+            if t + 1e-6 < nxt:
+                continue
+            nxt += 1.0 / fps
+            f = Frame("cam", len(out), t, 1000 + t, fr.to_ndarray(format="bgr24"))
+            out.extend(scorer.score_batch([f], [Window("cam", (f,), 8)]))
+    return out
