@@ -12,11 +12,19 @@ bright core. Temporal rules over those features score:
   whose shape flickers from sample to sample. Red and orange clothing does not flicker in place,
   and a walking person's colour moves with them; a static orange object does not flicker.
 
+* ``smoke``: a grey, soft-edged region that lowers the local contrast against a slowly learned
+  reference, grows and rises, in place; not a veil over most of the frame (fog, haze, flat
+  lighting), not a person's box (``smoke``).
+* ``intrusion``: the scorer reports the people it sees (upright tracks that walked in, kept while
+  they stand still) as ``Scores.tracks``; ``detectors.intrusion`` scores each person's stay inside
+  the camera's zones with a dwell time (``people``).
+
 Scores are in ``[0, 1]`` and meant for thresholds near 0.6.
 
 Modules: ``scorer`` (``CueScorer``, the per-frame features), ``state`` (per-camera state and
-small maths), ``tracking`` (foreground blobs and their tracks), ``fall`` and ``fire`` (the
-temporal rule of each cue family).
+small maths), ``tracking`` (foreground blobs and their tracks), ``fall``, ``fire`` and
+``smoke`` (the temporal rule of each cue family), ``people`` (people for intrusion, and the state
+of both).
 """
 
 from __future__ import annotations
