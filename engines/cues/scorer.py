@@ -122,22 +122,15 @@ class CueScorer:
             tracked = self.plugins.person_blobs(frame.camera_id, frame.image, st.scale, blobs)
         update_tracks(st, tracked, frame.pts_s)
 
-        cues: dict[str, float] = {
-            "motion_energy": round(motion_energy, 4),
-            "foreground_ratio": round(fg_frac, 4),
-            "blob_count": float(len(blobs)),
-        }
+        cues = {"motion_energy": round(motion_energy, 4), "foreground_ratio": round(fg_frac, 4)}
+        cues["blob_count"] = float(len(blobs))
         regions: dict[str, Box] = {}
         fall = fall_score(st, gray, motion, frame.pts_s, global_change, cues, regions, w, h)
         fire = fire_score(st, img, fg, frame.pts_s, cues, regions, w, h)
         ex = self._extras.setdefault(frame.camera_id, CueExtras(st.size))
         smoke, people = smoke_and_people(ex, st, img, fg, gray, frame.pts_s, cues, regions)
-        events = {
-            "fall": round(fall, 4),
-            "fire": round(fire, 4),
-            "smoke": round(smoke, 4),
-            "intrusion": 1.0 if people else 0.0,
-        }
+        events = {"fall": fall, "fire": fire, "smoke": smoke, "intrusion": 1.0 if people else 0.0}
+        events = {k: round(v, 4) for k, v in events.items()}
         if self.plugins is not None:
             cues["person_count"] = float(len(tracked))
             self.plugins.vote(frame.camera_id, frame.image, st.scale, blobs, events, cues, regions)
