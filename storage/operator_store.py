@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from storage import (
     repo_auth,
     repo_browse,
+    repo_calibration,
     repo_cameras,
     repo_handover,
     repo_live,
@@ -26,6 +27,7 @@ from storage.errors import StorageError
 from storage.records import IncidentDetail, IncidentRecord, MediaRef
 from storage.repo_auth import TokenRecord, UserRecord
 from storage.repo_browse import BrowseQuery
+from storage.repo_calibration import DispositionRecord
 from storage.repo_handover import Handover
 from storage.repo_history import get_incident
 from storage.repo_live import LiveEvent
@@ -208,6 +210,18 @@ class OperatorStore:
                 s, since_ts_s=since_ts_s, cameras=cameras, limit=limit
             ),
         )
+
+    def calibration_data(
+        self, *, since_ts_s: float | None = None
+    ) -> tuple[list[DispositionRecord], dict[str, float]]:
+        """Dispositioned incidents (true and false alarms) and each camera's hours."""
+        now = self.now_s()
+
+        def read(s: Session) -> tuple[list[DispositionRecord], dict[str, float]]:
+            rows = repo_calibration.dispositions(s, since_ts_s=since_ts_s)
+            return rows, repo_calibration.camera_hours(s, now_s=now, since_ts_s=since_ts_s)
+
+        return self.store._read("reading dispositions for calibration", read)
 
     def act(
         self,

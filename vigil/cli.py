@@ -12,6 +12,7 @@ import typer
 
 from streamer.masking import mask_url
 from vigil import __version__
+from vigil.cli_calibrate import calibrate
 from vigil.cli_demo import _needs_generating, demo
 from vigil.cli_eval import eval_command
 from vigil.cli_incidents import app as incidents_app
@@ -100,6 +101,7 @@ def config_default() -> None:
 
 app.command()(run)
 app.command()(serve)
+app.command()(calibrate)
 
 
 @app.command("sample-clip")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from detectors.settings import EventConfig
     from vigil.evaluation.datasets import Dataset
     from vigil.evaluation.report import Evaluation
+    from vigil.evaluation.runner import RunSettings
     from vigil.evaluation.types import ClipResult, LabelledClip
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,12 @@ def eval_command(
     out: Annotated[
         Path | None, typer.Option(help="Write report.md, report.json and plots/ here.")
     ] = None,
+    thresholds: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, help="Run again with these thresholds (`vigil calibrate --apply`): FA/h."
+        ),
+    ] = None,
 ) -> None:
     """Run a profile over labelled clips: precision, recall, F1, latency, coverage, false alarms."""
     from vigil.evaluation.report import Evaluation
@@ -131,9 +138,61 @@ def eval_command(
         folder, data.layout, cfg.model.profile, n_jobs, _event_types(rules, data.clips),
         results, wall_s=time.perf_counter() - started, skipped=data.skipped,
     )  # fmt: skip
-    _emit(ev, out, as_json=as_json)
+    after = _calibrated(thresholds, cfg, camera, ev, settings, data)
+    _emit(ev, out, as_json=as_json, after=after)
     if all(r.error for r in results):
         raise typer.Exit(1)
+
+
+def _threshold_rules(
+    path: Path, cfg: VigilConfig, camera: str | None, rules: Mapping[str, EventConfig]
+) -> dict[str, EventConfig]:
+    """``rules`` with the thresholds a snippet gives the camera, or print why not and exit 2."""
+    from vigil.evaluation.calibration import camera_thresholds, read_thresholds
+
+    try:
+        table = read_thresholds(path)
+        if camera is None and cfg.cameras and cfg.cameras[0].id in table:
+            camera = cfg.cameras[0].id
+        chosen = camera_thresholds(table, camera)
+    except ValueError as exc:
+        typer.echo(f"error: --thresholds: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for ev in set(chosen) - set(rules):
+        typer.echo(f"warning: --thresholds: {ev} is not evaluated", err=True)
+    return {
+        ev: rule.model_copy(update={"threshold": chosen[ev]}) if ev in chosen else rule
+        for ev, rule in rules.items()
+    }
+
+
+def _calibrated(
+    thresholds: Path | None,
+    cfg: VigilConfig,
+    camera: str | None,
+    before: Evaluation,
+    settings: RunSettings,
+    data: Dataset,
+) -> Evaluation | None:
+    """The same clips run again with the ``--thresholds`` (None without them)."""
+    from dataclasses import replace
+
+    from vigil.evaluation.report import Evaluation
+    from vigil.evaluation.runner import run_all
+
+    if thresholds is None:
+        return None
+    rules = _threshold_rules(thresholds, cfg, camera, settings.rules)
+    started = time.perf_counter()
+    typer.echo("again with the --thresholds:", err=True)
+    results = run_all(
+        data.clips, replace(settings, rules=rules), jobs=before.jobs,
+        on_done=_progress(len(data.clips)),
+    )  # fmt: skip
+    return Evaluation(
+        before.root, before.layout, before.profile, before.jobs, before.event_types, results,
+        wall_s=time.perf_counter() - started, skipped=before.skipped,
+    )  # fmt: skip
 
 
 def _read(folder: Path, layout: str) -> Dataset:
@@ -153,21 +212,31 @@ def _read(folder: Path, layout: str) -> Dataset:
     return data
 
 
-def _emit(ev: Evaluation, out: Path | None, *, as_json: bool) -> None:
-    """Write the report under ``out``; print the table (or JSON) and the key=value line."""
-    from vigil.evaluation.report import clip_lines, key_values, table, to_json, write_report
+def _emit(
+    ev: Evaluation, out: Path | None, *, as_json: bool, after: Evaluation | None = None
+) -> None:
+    """Write the report under ``out``; print the table (or JSON) and the key=value line;
+    with ``after`` (the ``--thresholds`` run) also the before/after comparison."""
+    from vigil.evaluation import report as rp
 
     if out is not None:
-        write_report(ev, out)
-        (out / "report.json").write_text(json.dumps(to_json(ev), indent=1) + "\n", "utf-8")
+        rp.write_report(ev, out)  # before the JSON: it fills in the plots' paths
+    doc = rp.to_json(ev)
+    if after is not None:
+        doc["calibrated"] = rp.to_json(after)
+    if out is not None:
+        (out / "report.json").write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
     if as_json:
-        typer.echo(json.dumps(to_json(ev), indent=1))
-        typer.echo(key_values(ev), err=True)
+        typer.echo(json.dumps(doc, indent=1))
+        typer.echo(rp.key_values(ev), err=True)
         return
-    typer.echo(table(ev.metrics))
+    typer.echo(rp.table(ev.metrics))
     typer.echo("")
-    for line in clip_lines(ev):
+    if after is not None:
+        typer.echo(rp.comparison(ev, after))
+        typer.echo("")
+    for line in rp.clip_lines(ev):
         typer.echo(line)
     if out is not None:
         typer.echo(f"report: {out / 'report.md'}")
-    typer.echo(key_values(ev))
+    typer.echo(rp.key_values(ev))

@@ -127,6 +127,36 @@ def table(metrics: Mapping[str, TypeMetrics]) -> str:
     return "\n".join(lines)
 
 
+def comparison(before: Evaluation, after: Evaluation) -> str:
+    """Per event type: the threshold, false alarms, FA/h and recall before and after."""
+
+    def threshold(ev: Evaluation, event_type: str) -> str:
+        found = {r.thresholds.get(event_type) for r in ev.results} - {None}
+        return _fmt(found.pop(), 3) if len(found) == 1 else "-"
+
+    rows = [
+        ["event", "threshold", "", "FP", "", "FA/h", "", "recall", ""],
+        ["", *("before", "after") * 4],
+    ]
+    for name, m in before.metrics.items():
+        a = after.metrics[name]
+        rows.append(
+            [
+                name, threshold(before, name), threshold(after, name),
+                str(m.false_positives), str(a.false_positives),
+                _fmt(m.false_alarms_per_hour, 1), _fmt(a.false_alarms_per_hour, 1),
+                _fmt(m.recall), _fmt(a.recall),
+            ]
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ).rstrip()
+        for r in rows
+    )
+
+
 def clip_lines(ev: Evaluation) -> list[str]:
     """One line per clip: its incidents and misses."""
     out = []
