@@ -60,7 +60,7 @@ def _camera(cfg: VigilConfig, camera: str | None) -> CameraConfig:
         raise typer.Exit(2) from None
 
 
-def _event_types(rules: dict[str, EventConfig], clips: list[LabelledClip]) -> list[str]:
+def _event_types(rules: Mapping[str, EventConfig], clips: list[LabelledClip]) -> list[str]:
     types = list(rules)
     for clip in clips:
         for ev in clip.events:
@@ -122,26 +122,35 @@ def eval_command(
 ) -> None:
     """Run a profile over labelled clips: precision, recall, F1, latency, coverage, false alarms."""
     from vigil.evaluation.report import Evaluation
-    from vigil.evaluation.runner import RunSettings, default_jobs, run_all
+    from vigil.evaluation.runner import default_jobs, run_all
 
     cfg = _config(config)
     logging.getLogger().setLevel(logging.WARNING)  # App's start/stop lines, once per clip
     data = _read(folder, layout)
-    labelled = {ev.event_type for clip in data.clips for ev in clip.events}
-    rules, cam_fps = _rules(cfg, camera, labelled)
-    zones = _camera(cfg, camera).zones if camera is not None or cfg.cameras else []
-    settings = RunSettings(cfg, rules, fps or cam_fps or 2.0, pace=not fast, zones=zones)
+    settings = _settings(cfg, camera, data, fps, pace=not fast)
     n_jobs = jobs or default_jobs()
     started = time.perf_counter()
     results = run_all(data.clips, settings, jobs=n_jobs, on_done=_progress(len(data.clips)))
     ev = Evaluation(
-        folder, data.layout, cfg.model.profile, n_jobs, _event_types(rules, data.clips),
+        folder, data.layout, cfg.model.profile, n_jobs, _event_types(settings.rules, data.clips),
         results, wall_s=time.perf_counter() - started, skipped=data.skipped,
     )  # fmt: skip
     after = _calibrated(thresholds, cfg, camera, ev, settings, data)
     _emit(ev, out, as_json=as_json, after=after)
     if all(r.error for r in results):
         raise typer.Exit(1)
+
+
+def _settings(
+    cfg: VigilConfig, camera: str | None, data: Dataset, fps: float | None, *, pace: bool
+) -> RunSettings:
+    """The run's settings: the camera's (or default) rules for the labelled types, fps, zones."""
+    from vigil.evaluation.runner import RunSettings as Settings
+
+    labelled = {ev.event_type for clip in data.clips for ev in clip.events}
+    rules, cam_fps = _rules(cfg, camera, labelled)
+    zones = _camera(cfg, camera).zones if camera is not None or cfg.cameras else []
+    return Settings(cfg, rules, fps or cam_fps or 2.0, pace=pace, zones=zones)
 
 
 def _threshold_rules(
