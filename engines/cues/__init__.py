@@ -1,11 +1,15 @@
 """The weight-free ``cues`` scorer: OpenCV features per frame and temporal rules on them.
 
-Per frame (downscaled): motion energy (frame difference), foreground blobs from a background
+Per frame (downscaled), after registering the frame to the camera's reference view and
+correcting its exposure (``motion``: a shaking view is stabilised, a pan or zoom relearns the
+background, an exposure step is divided out): motion energy (frame difference), foreground blobs from a background
 model (MOG2) with their box geometry, tracked across samples, and fire-coloured regions with a
 bright core. Temporal rules over those features score:
 
 * ``fall``: a tracked upright figure (box taller than wide) whose top drops by a large part of its
-  height within about a second and ends wider than tall, low on the ground; the score then stays
+  height within about a second and ends wider than tall, wider than it stood and low on the
+  ground, where the image changed (not a background-model ghost), with its box clear of the
+  frame's edges (a figure cut off by the border says nothing) and the view steady; the score then stays
   high while the figure lies there (confidence grows with stillness) and falls once the figure
   gets up or leaves. Bending, crouching and sitting keep the box near square and do not qualify.
 * ``fire``: a stationary fire-coloured region (saturated red to yellow with a bright, pale core)
@@ -14,7 +18,8 @@ bright core. Temporal rules over those features score:
 
 Scores are in ``[0, 1]`` and meant for thresholds near 0.6.
 
-Modules: ``scorer`` (``CueScorer``, the per-frame features), ``state`` (per-camera state and
+Modules: ``scorer`` (``CueScorer``, the per-frame features), ``motion`` (the view's own motion
+and exposure), ``state`` (per-camera state and
 small maths), ``tracking`` (foreground blobs and their tracks), ``fall`` and ``fire`` (the
 temporal rule of each cue family).
 """

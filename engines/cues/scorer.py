@@ -14,6 +14,7 @@ import numpy as np
 
 from engines.cues.fall import fall_score
 from engines.cues.fire import fire_score
+from engines.cues.motion import Stabilised, stabilise
 from engines.cues.state import Blob, CameraState
 from engines.cues.tracking import find_blobs, update_tracks
 from engines.settings import CUES_EVENTS, CuesConfig
@@ -78,6 +79,20 @@ class CueScorer:
             self._cams[frame.camera_id] = st
         return st
 
+    @staticmethod
+    def _view_reset(st: CameraState, pts_s: float) -> None:
+        """The view moved away (pan, zoom): old tracks and where a figure lay no longer hold."""
+        st.tracks = []
+        if st.fallen is not None and st.fallen.ended_pts_s is None:
+            st.fallen.ended_pts_s = pts_s
+
+    def _rate(self, st: CameraState, dt: float, view: Stabilised) -> float:
+        """The background model's learning rate for this sample."""
+        if st.frames == 0 or view.reset:
+            return 1.0
+        rate = min(1.0, max(dt, 0.05) / self.config.background_history_s)
+        return max(rate, 0.2) if view.settling else rate  # the view just moved: relearn
+
     def score(self, frame: Frame) -> Scores:
         """Advance the camera's state by one sampled frame and score it."""
         st = self._state(frame)
@@ -87,33 +102,40 @@ class CueScorer:
         gray = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY), (5, 5), 0)
         dt = frame.pts_s - st.prev_pts_s if st.prev_pts_s is not None else 0.0
         h, w = gray.shape
+        # the view's own motion and exposure: stabilised into the reference view's coordinates
+        view = stabilise(st.view, img, gray, frame.pts_s, dt)
+        img, gray = view.img, view.gray
+        if view.reset:
+            self._view_reset(st, frame.pts_s)
 
         motion = np.zeros_like(gray, dtype=bool)
-        if st.prev_gray is not None:
+        if st.prev_gray is not None and not view.reset:
             motion = cv2.absdiff(gray, st.prev_gray) > _MOTION_DIFF
         motion_energy = float(motion.mean())
 
-        rate = 1.0 if st.frames == 0 else min(1.0, max(dt, 0.05) / self.config.background_history_s)
-        fg = st.bg.apply(img, learningRate=rate)
+        fg = st.bg.apply(img, learningRate=self._rate(st, dt, view))
         fg = (fg > 200).astype(np.uint8)
         fg_frac = float(fg.mean())
         global_change = st.frames > 0 and fg_frac > _GLOBAL_CHANGE
+        blobs: list[Blob] = []
         if global_change:
             # lighting switched: relearn quickly, and read no objects from this frame
             st.global_changes += 1
             st.bg.apply(img, learningRate=0.5)
-            blobs: list[Blob] = []
-        else:
-            blobs = find_blobs(fg, w, h, self.config.min_blob_area)
+        elif not (view.reset or view.settling):
+            blobs = find_blobs(fg, w, h, self.config.min_blob_area, view.inner, motion)
         update_tracks(st, blobs, frame.pts_s)
+        st.hold_fall = view.hold or global_change
 
         cues: dict[str, float] = {
             "motion_energy": round(motion_energy, 4),
             "foreground_ratio": round(fg_frac, 4),
             "blob_count": float(len(blobs)),
+            **view.cues(),
         }
         regions: dict[str, Box] = {}
-        fall = fall_score(st, gray, motion, frame.pts_s, global_change, cues, regions, w, h)
+        light = global_change or view.gain_step
+        fall = fall_score(st, gray, motion, frame.pts_s, light, cues, regions, w, h)
         fire = fire_score(st, img, fg, frame.pts_s, cues, regions, w, h)
 
         st.prev_gray = gray
