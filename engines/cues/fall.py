@@ -37,6 +37,8 @@ def fall_transition(tr: Track, pts_s: float) -> tuple[float, float, float] | Non
             break
         if b.edge or b.h / max(b.w, 1.0) < 1.5:
             continue
+        if k == 0 or not 0.75 <= b.h / max(hist[k - 1][1].h, 1.0) <= 1.33:
+            continue  # not standing the sample before (two blobs merging look tall for once)
         drop = (now.top - b.top) / b.h
         height_ratio = now.h / b.h
         ground = now.bottom >= b.bottom - 0.35 * b.h

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-_ORB_FEATURES = 400
+_ORB_FEATURES = 250
 _MIN_INLIERS = 14  # fewer RANSAC inliers than this: too little texture, use phase correlation
 _SMALL_SIDE = 240  # longest side of the copy used for phase correlation
 _MIN_RESPONSE = 0.08  # phase-correlation peak below this: no trustworthy shift
