@@ -125,8 +125,8 @@ def _small(gray: np.ndarray) -> tuple[np.ndarray, float]:
 def _validated(gray: np.ndarray, cand: ViewMotion, ref: Reference) -> ViewMotion:
     """``cand`` where it explains the frame better than no motion at all, else identity.
 
-    The check is the mean absolute difference to the reference over the central part of the
-    small copies, after warping by the candidate and without; a scene with too little texture
+    The check is the median absolute difference to the reference over the small copies (less
+    a margin), after warping by the candidate and without; a scene with too little texture
     to tell (or a candidate that does not fit) counts as a still view.
     """
     if cand.method == "none":
@@ -136,11 +136,12 @@ def _validated(gray: np.ndarray, cand: ViewMotion, ref: Reference) -> ViewMotion
     m_small = cand.matrix.copy()
     m_small[:, 2] *= s
     warped = cv2.warpAffine(small, m_small, (ww, hh), borderMode=cv2.BORDER_REFLECT)
-    my, mx = hh // 6, ww // 6
+    my, mx = hh // 12, ww // 12
     core = (slice(my, hh - my), slice(mx, ww - mx))
-    d_id = float(np.abs(small[core] - ref.small[core]).mean())
-    d_m = float(np.abs(warped[core] - ref.small[core]).mean())
-    if d_m < 0.92 * d_id or centre_shift(cand.matrix, gray.shape[1], gray.shape[0]) < 0.3:
+    # the median: the motion of most of the view, not of a large textured object moving in it
+    d_id = float(np.median(np.abs(small[core] - ref.small[core])))
+    d_m = float(np.median(np.abs(warped[core] - ref.small[core])))
+    if d_m < 0.85 * d_id or centre_shift(cand.matrix, gray.shape[1], gray.shape[0]) < 0.3:
         return cand
     return ViewMotion(IDENTITY.copy(), True, "none", cand.inliers)
 
@@ -228,7 +229,9 @@ class ViewState:
     gain: float = 1.0
     prev_img: np.ndarray | None = None
     prev_gray: np.ndarray | None = None
+    prev_clipped: float = 0.0  # share of the previous sample's raw pixels at saturation
     settle_until_s: float = -1.0
+    relearn_until_s: float = -1.0
     resets: int = 0
 
 
@@ -244,11 +247,14 @@ class Stabilised:
     ``inner`` is the part of the frame the camera actually saw this sample (x0, y0, x1, y1);
     outside it the previous sample's pixels are kept. ``reset``: the reference and the
     background are to be relearned now; ``settling``: blobs are not to be trusted yet;
-    ``hold``: the view moved too much this sample for a fall to start.
+    ``relearn``: the background model should learn quickly (after a reset, or an exposure step
+    where highlights clip: what the correction cannot restore); ``hold``: the view moved
+    too much this sample for a fall to start.
     """
 
     img: np.ndarray
     gray: np.ndarray
+    colour: np.ndarray  # ``img`` before the exposure correction (true colours, for fire)
     inner: tuple[int, int, int, int]
     moved_px: float
     zoom: float
@@ -256,6 +262,7 @@ class Stabilised:
     gain_step: bool
     reset: bool
     settling: bool
+    relearn: bool
     hold: bool
 
     def cues(self) -> dict[str, float]:
@@ -277,7 +284,9 @@ def stabilise(
     if vs.registrar.ref is None:
         vs.registrar.set_reference(gray)
         vs.prev_img, vs.prev_gray = img, gray
-        return Stabilised(img, gray, (0, 0, w, h), 0.0, 1.0, 1.0, False, False, False, False)
+        return Stabilised(
+            img, gray, img, (0, 0, w, h), 0.0, 1.0, 1.0, False, False, False, False, False
+        )
     vm = vs.registrar.register(gray)
     m = vm.matrix
     c = np.array([w / 2, h / 2, 1.0])
@@ -299,13 +308,23 @@ def stabilise(
     if not far and (centre_shift(m, w, h) > 0.25 or abs(vm.scale - 1) > 0.002):
         img, gray, inner = _warp(vs, img, gray, m)
     gain, step = _exposure(vs, gray, dt, far)
+    clipped = float((gray[::4, ::4] >= 250).mean())
+    # a correction cannot restore clipped highlights: there the model must relearn
+    relearn_now = far or (step and max(clipped, vs.prev_clipped) > 0.0005)
+    vs.prev_clipped = clipped
+    colour = img
     if abs(gain - 1.0) > 0.01:
         img = cv2.convertScaleAbs(img, alpha=gain)
         gray = cv2.convertScaleAbs(gray, alpha=gain)
     vs.prev_img, vs.prev_gray = img, gray
     hold = moved > _HOLD_SHIFT * w or abs(zoom - 1) > _HOLD_ZOOM or step
     settling = pts_s < vs.settle_until_s
-    return Stabilised(img, gray, inner, moved, zoom, gain, step, far, settling, hold or settling)
+    if relearn_now:
+        vs.relearn_until_s = pts_s + _SETTLE_S
+    relearn = pts_s < vs.relearn_until_s
+    return Stabilised(
+        img, gray, colour, inner, moved, zoom, gain, step, far, settling, relearn, hold or settling
+    )
 
 
 def _warp(

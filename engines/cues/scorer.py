@@ -91,7 +91,7 @@ class CueScorer:
         if st.frames == 0 or view.reset:
             return 1.0
         rate = min(1.0, max(dt, 0.05) / self.config.background_history_s)
-        return max(rate, 0.2) if view.settling else rate  # the view just moved: relearn
+        return max(rate, 0.2) if view.relearn else rate  # the view moved, the light stepped
 
     def score(self, frame: Frame) -> Scores:
         """Advance the camera's state by one sampled frame and score it."""
@@ -136,7 +136,7 @@ class CueScorer:
         regions: dict[str, Box] = {}
         light = global_change or view.gain_step
         fall = fall_score(st, gray, motion, frame.pts_s, light, cues, regions, w, h)
-        fire = fire_score(st, img, fg, frame.pts_s, cues, regions, w, h)
+        fire = fire_score(st, view.colour, fg, frame.pts_s, cues, regions, w, h)
 
         st.prev_gray = gray
         st.prev_pts_s = frame.pts_s
