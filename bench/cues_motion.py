@@ -8,7 +8,9 @@ that shakes and pans, per sample:
 - ``phase``: phase correlation alone on the small copy (the low-texture fallback);
 - ``stabilise``: the whole step (register, warp into the reference view, exposure correction);
 - ``mog2``: the background model's ``apply`` on the same frame (the baseline the scorer had);
-- ``scorer``: ``CueScorer.score`` on the full-size frame, everything included.
+- ``scorer``: ``CueScorer.score`` on the full-size frame, everything included;
+- ``scorer_still``: the same with the view-motion step replaced by a no-op (the baseline: the
+  scorer as it was before the step, on the same frames).
 
 Run: ``python bench/cues_motion.py [--samples 120]``. The last line holds ``key=value`` figures
 (milliseconds per sample, medians).
@@ -29,8 +31,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import engines.cues.scorer as scorer_mod  # noqa: E402
 from engines.cues import CueScorer  # noqa: E402
-from engines.cues.motion import IDENTITY, ViewRegistrar, _phase, new_view_state, stabilise  # noqa: E402
+from engines.cues.motion import (  # noqa: E402
+    IDENTITY,
+    Stabilised,
+    ViewRegistrar,
+    ViewState,
+    _phase,
+    new_view_state,
+    stabilise,
+)
 from streamer.types import Frame  # noqa: E402
 
 
@@ -67,6 +78,16 @@ def timed(fn: Callable[[int], object], n: int) -> float:
     return 1000 * statistics.median(times)
 
 
+def no_motion(
+    vs: ViewState, img: np.ndarray, gray: np.ndarray, pts_s: float, dt: float
+) -> Stabilised:
+    """The view-motion step as a no-op: the frame as it came, a still view."""
+    h, w = gray.shape
+    return Stabilised(
+        img, gray, img, (0, 0, w, h), 0.0, 1.0, 1.0, False, False, False, False, False
+    )
+
+
 def main() -> None:
     """Time each step and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -95,10 +116,17 @@ def main() -> None:
             lambda i: scorer.score(Frame("bench", i, i / 2, 1000 + i / 2, big[i])), n
         ),
     }
+    scorer_mod.stabilise = no_motion  # type: ignore[assignment]
+    still = CueScorer()
+    figures["scorer_still_ms"] = timed(
+        lambda i: still.score(Frame("bench", i, i / 2, 1000 + i / 2, big[i])), n
+    )
     for k, v in figures.items():
         print(f"{k:14s} {v:7.2f} ms/sample")
     share = figures["stabilise_ms"] / max(figures["scorer_ms"], 1e-9)
-    print(" ".join(f"{k}={v:.2f}" for k, v in figures.items()) + f" stabilise_share={share:.2f}")
+    ratio = figures["scorer_ms"] / max(figures["scorer_still_ms"], 1e-9)
+    tail = f" stabilise_share={share:.2f} scorer_vs_still={ratio:.2f}"
+    print(" ".join(f"{k}={v:.2f}" for k, v in figures.items()) + tail)
 
 
 if __name__ == "__main__":
