@@ -177,18 +177,6 @@ def _refined(gray: np.ndarray, found: ViewMotion, ref: Reference) -> ViewMotion:
     return ViewMotion(fine.matrix, True, fine.method, found.inliers)
 
 
-def relative(prev: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
-    """(shift in pixels, scale ratio) of the view between two frame-to-reference transforms.
-
-    Measured at the frame's centre-free origin: the shift of the centre of the frame is the
-    displacement of the transforms' translations corrected for their scale difference.
-    """
-    s_prev = float(np.hypot(prev[0, 0], prev[1, 0]))
-    s_cur = float(np.hypot(cur[0, 0], cur[1, 0]))
-    shift = float(np.hypot(cur[0, 2] - prev[0, 2], cur[1, 2] - prev[1, 2]))
-    return shift, s_cur / max(s_prev, 1e-6)
-
-
 def centre_shift(m: np.ndarray, w: int, h: int) -> float:
     """How far (pixels) the transform moves the frame's centre."""
     c = np.array([w / 2, h / 2, 1.0])

@@ -81,8 +81,11 @@ class CueScorer:
 
     @staticmethod
     def _view_reset(st: CameraState, pts_s: float) -> None:
-        """The view moved away (pan, zoom): old tracks and where a figure lay no longer hold."""
+        """The view moved away (pan, zoom): old tracks, fire sites and where a figure lay are
+        in the old view's coordinates and no longer hold."""
         st.tracks = []
+        st.fire_sites = []
+        st.prev_fire = None
         if st.fallen is not None and st.fallen.ended_pts_s is None:
             st.fallen.ended_pts_s = pts_s
 
