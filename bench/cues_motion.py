@@ -39,6 +39,7 @@ from engines.cues.motion import (  # noqa: E402
     ViewRegistrar,
     ViewState,
     _phase,
+    _small,
     new_view_state,
     stabilise,
 )
@@ -109,7 +110,7 @@ def main() -> None:
     scorer = CueScorer()
     figures = {
         "register_ms": timed(lambda i: reg.register(grays[i]), n),
-        "phase_ms": timed(lambda i: _phase(grays[i], ref, IDENTITY), n),
+        "phase_ms": timed(lambda i: _phase(*_small(grays[i]), ref, IDENTITY), n),
         "stabilise_ms": timed(lambda i: stabilise(vs, small[i], grays[i], i / 2, 0.5), n),
         "mog2_ms": timed(lambda i: bg.apply(small[i], learningRate=0.01), n),
         "scorer_ms": timed(

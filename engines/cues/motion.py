@@ -80,7 +80,7 @@ class ViewRegistrar:
 
     def set_reference(self, gray: np.ndarray) -> None:
         """Make ``gray`` the reference view."""
-        kps, des = self._orb.detectAndCompute(gray, None)
+        kps, des = self._orb.detectAndCompute(_half(gray), None)
         small, s = _small(gray)
         self.ref = Reference(gray, tuple(kps), des, small, s)
 
@@ -89,12 +89,16 @@ class ViewRegistrar:
         ref = self.ref
         if ref is None:
             return ViewMotion(IDENTITY.copy(), False, "none")
-        kps, des = self._orb.detectAndCompute(gray, None)
+        kps, des = self._orb.detectAndCompute(_half(gray), None)
         found = None
         if des is not None and ref.descriptors is not None and len(kps) >= _MIN_INLIERS:
             found = self._features(tuple(kps), des, ref)
-        cand = _refined(gray, found, ref) if found is not None else _phase(gray, ref, IDENTITY)
-        return _validated(gray, cand, ref)
+        small, sc = _small(gray)
+        if found is not None:
+            cand = _refined(small, sc, found, ref)
+        else:
+            cand = _phase(small, sc, ref, IDENTITY)
+        return _validated(small, sc, cand, ref, gray.shape)
 
     def _features(
         self, kps: tuple[cv2.KeyPoint, ...], des: np.ndarray, ref: Reference
@@ -111,7 +115,14 @@ class ViewRegistrar:
         n_in = int(inl.sum()) if inl is not None else 0
         if m is None or n_in < _MIN_INLIERS or n_in < 0.25 * len(matches):
             return None
-        return ViewMotion(m.astype(np.float64), True, "orb", n_in)
+        m = m.astype(np.float64)
+        m[:, 2] *= 2.0  # features are found at half size
+        return ViewMotion(m, True, "orb", n_in)
+
+
+def _half(gray: np.ndarray) -> np.ndarray:
+    """``gray`` at half size (features are found there: a quarter of the cost)."""
+    return cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
 
 
 def _small(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -122,7 +133,9 @@ def _small(gray: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.GaussianBlur(small.astype(np.float32), (0, 0), 1.5), s
 
 
-def _validated(gray: np.ndarray, cand: ViewMotion, ref: Reference) -> ViewMotion:
+def _validated(
+    small: np.ndarray, s: float, cand: ViewMotion, ref: Reference, shape: tuple[int, ...]
+) -> ViewMotion:
     """``cand`` where it explains the frame better than no motion at all, else identity.
 
     The check is the median absolute difference to the reference over the small copies (less
@@ -131,7 +144,6 @@ def _validated(gray: np.ndarray, cand: ViewMotion, ref: Reference) -> ViewMotion
     """
     if cand.method == "none":
         return cand
-    small, s = _small(gray)
     hh, ww = small.shape
     m_small = cand.matrix.copy()
     m_small[:, 2] *= s
@@ -141,17 +153,17 @@ def _validated(gray: np.ndarray, cand: ViewMotion, ref: Reference) -> ViewMotion
     # the median: the motion of most of the view, not of a large textured object moving in it
     d_id = float(np.median(np.abs(small[core] - ref.small[core])))
     d_m = float(np.median(np.abs(warped[core] - ref.small[core])))
-    if d_m < 0.85 * d_id or centre_shift(cand.matrix, gray.shape[1], gray.shape[0]) < 0.3:
+    if d_m < 0.85 * d_id or centre_shift(cand.matrix, shape[1], shape[0]) < 0.3:
         return cand
     return ViewMotion(IDENTITY.copy(), True, "none", cand.inliers)
 
 
-def _phase(gray: np.ndarray, ref: Reference, init: np.ndarray) -> ViewMotion:
+def _phase(small: np.ndarray, s: float, ref: Reference, init: np.ndarray) -> ViewMotion:
     """``init`` (frame to reference) with its shift corrected by phase correlation.
 
-    Where the correlation peak is weak (a scene with too little texture), ``init`` is kept.
+    ``small`` is the frame's small copy at scale ``s``. Where the correlation peak is weak (a
+    scene with too little texture), ``init`` is kept.
     """
-    small, s = _small(gray)
     hh, ww = small.shape
     if init is not IDENTITY:
         m_small = init.copy()
@@ -169,9 +181,9 @@ def _phase(gray: np.ndarray, ref: Reference, init: np.ndarray) -> ViewMotion:
     return ViewMotion(m, True, "phase" if init is IDENTITY else "orb+phase")
 
 
-def _refined(gray: np.ndarray, found: ViewMotion, ref: Reference) -> ViewMotion:
+def _refined(small: np.ndarray, s: float, found: ViewMotion, ref: Reference) -> ViewMotion:
     """The feature-based transform with its shift refined to sub-pixel by phase correlation."""
-    fine = _phase(gray, ref, found.matrix)
+    fine = _phase(small, s, ref, found.matrix)
     if fine.method == "none" or np.hypot(*np.subtract(fine.shift, found.shift)) > 3.0:
         return found
     return ViewMotion(fine.matrix, True, fine.method, found.inliers)
