@@ -115,9 +115,9 @@ class ViewRegistrar:
         n_in = int(inl.sum()) if inl is not None else 0
         if m is None or n_in < _MIN_INLIERS or n_in < 0.25 * len(matches):
             return None
-        m = m.astype(np.float64)
-        m[:, 2] *= 2.0  # features are found at half size
-        return ViewMotion(m, True, "orb", n_in)
+        full = np.asarray(m, np.float64).copy()
+        full[:, 2] *= 2.0  # features are found at half size
+        return ViewMotion(full, True, "orb", n_in)
 
 
 def _half(gray: np.ndarray) -> np.ndarray:
