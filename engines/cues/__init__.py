@@ -1,13 +1,18 @@
 """The weight-free ``cues`` scorer: OpenCV features per frame and temporal rules on them.
 
-Per frame (downscaled): motion energy (frame difference), foreground blobs from a background
-model (MOG2) with their box geometry, tracked across samples, and fire-coloured regions with a
-bright core. Temporal rules over those features score:
+Per frame (downscaled), after registering the frame to the camera's reference view and
+correcting its exposure (``motion``: a shaking view is stabilised, a pan or zoom relearns the
+background, an exposure step is divided out): motion energy (frame difference), foreground
+blobs from a background model (MOG2) with their box geometry, tracked across samples, and
+fire-coloured regions with a bright core. Temporal rules over those features score:
 
 * ``fall``: a tracked upright figure (box taller than wide) whose top drops by a large part of its
-  height within about a second and ends wider than tall, low on the ground; the score then stays
-  high while the figure lies there (confidence grows with stillness) and falls once the figure
-  gets up or leaves. Bending, crouching and sitting keep the box near square and do not qualify.
+  height within about a second and ends wider than tall, wider than it stood and low on the
+  ground, where the image changed (not a background-model ghost), with its box clear of the
+  frame's edges (a figure cut off by the border says nothing) and the view steady; the score
+  then stays high while the figure lies there (confidence grows with stillness, and a lighting
+  change alone does not end it) and falls once the figure gets up or leaves. Bending,
+  crouching and sitting keep the box near square and do not qualify.
 * ``fire``: a stationary fire-coloured region (saturated red to yellow with a bright, pale core)
   whose shape flickers from sample to sample. Red and orange clothing does not flicker in place,
   and a walking person's colour moves with them; a static orange object does not flicker.
@@ -21,10 +26,10 @@ bright core. Temporal rules over those features score:
 
 Scores are in ``[0, 1]`` and meant for thresholds near 0.6.
 
-Modules: ``scorer`` (``CueScorer``, the per-frame features), ``state`` (per-camera state and
-small maths), ``tracking`` (foreground blobs and their tracks), ``fall``, ``fire`` and
-``smoke`` (the temporal rule of each cue family), ``people`` (people for intrusion, and the state
-of both).
+Modules: ``scorer`` (``CueScorer``, the per-frame features), ``motion`` (the view's own motion
+and exposure), ``state`` (per-camera state and small maths), ``tracking`` (foreground blobs and
+their tracks), ``fall``, ``fire`` and ``smoke`` (the temporal rule of each cue family),
+``people`` (people for intrusion, and the state of both).
 """
 
 from __future__ import annotations

@@ -24,19 +24,31 @@ def fall_transition(tr: Track, pts_s: float) -> tuple[float, float, float] | Non
     if tr.missed or len(tr.history) < 2:
         return None
     now = tr.last
+    if now.edge:
+        return None  # cut off by the frame's border: its shape says nothing yet
     aspect = now.w / max(now.h, 1.0)
     if aspect < 1.25:
         return None
     # the most recent upright sample within the last 2 s
-    for t, b in reversed(list(tr.history)[:-1]):
+    hist = list(tr.history)
+    for k in range(len(hist) - 2, -1, -1):
+        t, b = hist[k]
         if pts_s - t > 2.0:
             break
-        if b.h / max(b.w, 1.0) < 1.5:
+        if b.edge or b.h / max(b.w, 1.0) < 1.5:
             continue
+        if k == 0 or not 0.75 <= b.h / max(hist[k - 1][1].h, 1.0) <= 1.33:
+            continue  # not standing the sample before (two blobs merging look tall for once)
         drop = (now.top - b.top) / b.h
         height_ratio = now.h / b.h
         ground = now.bottom >= b.bottom - 0.35 * b.h
-        if drop >= 0.4 and height_ratio <= 0.6 and ground:
+        # a body that lies down spreads sideways, and the image changes where it fell; a
+        # background-model ghost being absorbed shrinks in place with nothing moving there
+        recent = [s for ts, s in hist if pts_s - ts <= 2.0]
+        upright_w = min(s.w for s in recent if not s.edge and s.h / max(s.w, 1.0) >= 1.5)
+        wider = now.w >= 1.4 * upright_w
+        moved = max(s.motion for _, s in hist[k:]) >= 0.08
+        if drop >= 0.4 and height_ratio <= 0.6 and ground and wider and moved:
             return drop, pts_s - t, aspect
         return None
     return None
@@ -73,6 +85,8 @@ def fall_score(
 
 def _start_fall(st: CameraState, gray: np.ndarray, pts_s: float) -> None:
     """Record the first track that just fell fast enough as the camera's fallen figure."""
+    if st.hold_fall:
+        return  # the view moved or the light stepped this sample: its blobs are not figures
     for tr in st.tracks:
         found = fall_transition(tr, pts_s)
         if found is None:
@@ -122,6 +136,8 @@ def _follow_fallen(
     )
     # where it lay looks like the background again (passers-by look like neither)
     vacated = d_ref > 6.0 and d_bg < 0.6 * d_ref
+    if global_change:
+        return  # a lighting change alone does not end a fall: judge it on the next sample
     fl.leaving = fl.leaving + 1 if (vacated or (upright and d_bg < d_ref)) else 0
     if fl.leaving >= 2:
         fl.ended_pts_s = pts_s

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from engines.cues.motion import ViewState, new_view_state
+
 
 @dataclass
 class Blob:
@@ -18,6 +20,8 @@ class Blob:
     w: float
     h: float
     area: float
+    edge: bool = False  # touches the frame's border (or what the camera saw): cut off
+    motion: float = 1.0  # share of the box that changed in the image since the last sample
 
     @property
     def top(self) -> float:
@@ -117,6 +121,8 @@ class CameraState:
     fire_sites: list[FireSite] = field(default_factory=list)
     frames: int = 0
     global_changes: int = 0
+    view: ViewState = field(default_factory=new_view_state)
+    hold_fall: bool = False  # the view moved or the light stepped: no fall may start now
 
 
 def norm_patch(p: np.ndarray) -> np.ndarray:

@@ -9,9 +9,27 @@ import numpy as np
 
 from engines.cues.state import Blob, CameraState, Track
 
+_EDGE_PX = 3  # a box this close to the border of what the camera saw is cut off
 
-def find_blobs(fg: np.ndarray, w: int, h: int, min_blob_area: float) -> list[Blob]:
-    """Cleaned-up foreground components at least ``min_blob_area`` of the frame."""
+
+def find_blobs(
+    fg: np.ndarray,
+    w: int,
+    h: int,
+    min_blob_area: float,
+    inner: tuple[int, int, int, int] | None = None,
+    motion: np.ndarray | None = None,
+) -> list[Blob]:
+    """Cleaned-up foreground components at least ``min_blob_area`` of the frame.
+
+    A blob whose box comes within a few pixels of the frame's border, or of the border of
+    ``inner`` (the part of a stabilised frame the camera saw), is marked ``edge``; ``motion``
+    (the frame difference) gives each blob the share of its box that changed since the last
+    sample (a background-model artefact such as a ghost changes nothing in the image).
+    """
+    x0, y0, x1, y1 = inner or (0, 0, w, h)
+    x0, y0 = max(x0, 0) + _EDGE_PX, max(y0, 0) + _EDGE_PX
+    x1, y1 = min(x1, w) - _EDGE_PX, min(y1, h) - _EDGE_PX
     k3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     k9 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))
     m = cv2.morphologyEx(fg, cv2.MORPH_OPEN, k3)
@@ -22,7 +40,10 @@ def find_blobs(fg: np.ndarray, w: int, h: int, min_blob_area: float) -> list[Blo
     for i in range(1, n):
         x, y, bw, bh, area = (float(v) for v in stats[i])
         if area >= min_area:
-            out.append(Blob(x, y, bw, bh, area))
+            edge = x < x0 or y < y0 or x + bw > x1 or y + bh > y1
+            box = (slice(int(y), int(y + bh)), slice(int(x), int(x + bw)))
+            moved = float(motion[box].mean()) if motion is not None else 1.0
+            out.append(Blob(x, y, bw, bh, area, edge, moved))
     return out
 
 
