@@ -15,11 +15,13 @@ beacon flashing on and off, brake lights or a lamp show the same shape whenever 
 a sunset's gradient and clouds change slowly, and orange clothing moves as a whole. One-pixel
 jitter of the outline (noise, compression) is not counted as change.
 
-Persistence (:func:`site_level`): a site keeps a decaying memory of its evidence (half-life
-``_DECAY_HALF_S``), and once confirmed (evidence over ``_CONFIRM`` for ``_CONFIRM_S``) it holds at
-``_HOLD`` while its region is still flame-coloured, not shrunk to a fraction of its peak and
-not rigid, so a burning fire that grows, moves a little or changes colour keeps one incident;
-once the region is gone the memory decays below the lifecycle's off-threshold in about 2 s.
+Persistence (:func:`site_level`): a confirmed site (evidence over ``_CONFIRM``, then over
+``_HELD`` for ``_CONFIRM_S``, as the lifecycle opens an incident) keeps a decaying memory of its
+score (half-life ``_DECAY_HALF_S``) and holds at ``_HOLD`` (above the default off-threshold 0.4)
+while its region is still flame-coloured, not shrunk to a fraction of its peak and not rigid, so
+a burning fire that grows, moves a little or changes colour keeps one incident; once the region
+is gone the memory decays below the off-threshold in about 2 s. An unconfirmed site has no
+memory (a brief spike is not held).
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ from engines.types import Box
 
 _WINDOW_S = 3.0  # evidence window of a site
 _DECAY_HALF_S = 2.0  # half-life of a site's score memory once its evidence is gone
-_CONFIRM = 0.6  # raw score that, held for _CONFIRM_S, confirms a site
+_CONFIRM = 0.6  # raw score that, then held over _HELD for _CONFIRM_S, confirms a site
+_HELD = 0.4
 _CONFIRM_S = 1.5
 _HOLD = 0.75  # a confirmed site's score while its region still burns
 _KEEP_S = 1.5  # an unconfirmed site is forgotten this long after its last sample
 _KEEP_CONFIRMED_S = 8.0
+_LAG_S = 0.45  # outline change is measured against the sample about this long ago
 
 
 def fire_score(
@@ -57,14 +61,14 @@ def fire_score(
     for reg in flame_regions(img, 0.0006 * w * h):
         novel = float(fg[reg.y : reg.y + reg.h, reg.x : reg.x + reg.w][reg.mask].mean())
         site = _site_for(st, reg, pts_s)
-        change = _shape_change(site, reg) if site.mask is not None else 0.0
+        change = _shape_change(site, reg, pts_s) if site.masks else 0.0
         box = (reg.x / w, reg.y / h, (reg.x + reg.w) / w, (reg.y + reg.h) / h)
         size = math.sqrt(reg.area)
         look = max(smooth(reg.core_share, 0.0, 0.03), smooth(reg.texture, 11.0, 18.0))
         site.obs.append(
             FireObs(pts_s, reg.area / (w * h), reg.cx, reg.bottom, size, change, novel, box, look)
         )
-        site.mask, site.origin = reg.mask, (reg.x, reg.y)
+        site.masks.append((pts_s, (reg.x, reg.y), reg.mask))
         site.peak_area = max(site.peak_area, reg.area / (w * h))
         seen.append(site)
     kept: list[FireSite] = []
@@ -88,10 +92,10 @@ def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
     """The site a region belongs to: the one whose last box it overlaps most (else a new one)."""
     best, best_ov = None, 0.0
     for site in st.fire_sites:
-        if site.obs[-1].pts_s >= pts_s or site.mask is None:
+        if site.obs[-1].pts_s >= pts_s or not site.masks:
             continue
-        ox, oy = site.origin
-        oh, ow = site.mask.shape
+        _, (ox, oy), last_mask = site.masks[-1]
+        oh, ow = last_mask.shape
         pad = 0.25 * max(ow, oh) + 4
         ix = min(reg.x + reg.w, ox + ow + pad) - max(reg.x, ox - pad)
         iy = min(reg.y + reg.h, oy + oh + pad) - max(reg.y, oy - pad)
@@ -107,23 +111,28 @@ def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
     return site
 
 
-def _shape_change(site: FireSite, reg: FlameRegion) -> float:
-    """Share of the region's outline that changed since the site's last sample.
+def _shape_change(site: FireSite, reg: FlameRegion, pts_s: float) -> float:
+    """Share of the region's outline that changed since the site's sample ``_LAG_S`` ago.
 
-    The last mask is shifted by the motion of the region's base (so a moving object's own motion
-    is not change), and pixels within one pixel of the other outline do not count (noise).
+    A fixed lag (the latest sample at least ``_LAG_S`` old, else the oldest kept) makes the
+    measure alike at 1, 2 and 5 fps. The old mask is shifted by the motion of the region's base
+    (so a moving object's own motion is not change), and pixels within one pixel of the other
+    outline do not count (noise).
     """
-    assert site.mask is not None
-    last = site.obs[-1]
-    dx, dy = round(reg.cx - last.cx), round(reg.bottom - last.cy)
-    ox, oy = site.origin[0] + dx, site.origin[1] + dy
+    ref = site.masks[0]
+    for m in site.masks:
+        if pts_s - m[0] >= _LAG_S - 1e-6:
+            ref = m
+    ref_pts, (ox, oy), pm = ref
+    then = next(o for o in reversed(site.obs) if o.pts_s <= ref_pts + 1e-9)
+    dx, dy = round(reg.cx - then.cx), round(reg.bottom - then.cy)
+    ox, oy = ox + dx, oy + dy
     x0, y0 = min(ox, reg.x), min(oy, reg.y)
-    x1 = max(ox + site.mask.shape[1], reg.x + reg.w)
-    y1 = max(oy + site.mask.shape[0], reg.y + reg.h)
+    x1 = max(ox + pm.shape[1], reg.x + reg.w)
+    y1 = max(oy + pm.shape[0], reg.y + reg.h)
     a = np.zeros((y1 - y0, x1 - x0), np.uint8)
     b = np.zeros_like(a)
     a[reg.y - y0 : reg.y - y0 + reg.h, reg.x - x0 : reg.x - x0 + reg.w] = reg.mask
-    pm = site.mask
     b[oy - y0 : oy - y0 + pm.shape[0], ox - x0 : ox - x0 + pm.shape[1]] = pm
     k = np.ones((3, 3), np.uint8)
     changed = (a & (1 - cv2.dilate(b, k))) | (b & (1 - cv2.dilate(a, k)))
@@ -168,13 +177,13 @@ def site_level(site: FireSite, pts_s: float, seen: bool) -> float:
         site.above_since = None
         return site.level
     raw = raw_score(site, pts_s)
-    if raw >= _CONFIRM:
-        if site.above_since is None:
-            site.above_since = pts_s
-        if pts_s - site.above_since >= _CONFIRM_S - 1e-6:
-            site.confirmed = True
-    else:
+    # like the lifecycle: over _CONFIRM once, then over _HELD for _CONFIRM_S
+    if raw >= _CONFIRM and site.above_since is None:
+        site.above_since = pts_s
+    elif raw < _HELD:
         site.above_since = None
+    if site.above_since is not None and pts_s - site.above_since >= _CONFIRM_S - 1e-6:
+        site.confirmed = True
     level = raw
     if site.confirmed:
         # only a confirmed site has a memory: a brief spike of an unconfirmed one is not held

@@ -101,9 +101,10 @@ class FireSite:
     """A fire-coloured region followed in place across samples."""
 
     obs: deque[FireObs] = field(default_factory=lambda: deque(maxlen=64))
-    #: the region's pixels at its last sample, and their top-left corner (frame pixels)
-    mask: np.ndarray | None = None
-    origin: tuple[int, int] = (0, 0)
+    #: the region's pixels at its recent samples: (pts_s, top-left corner, mask), frame pixels
+    masks: deque[tuple[float, tuple[int, int], np.ndarray]] = field(
+        default_factory=lambda: deque(maxlen=8)
+    )
     #: the site's score memory (decays while evidence is missing) and whether it was confirmed
     level: float = 0.0
     confirmed: bool = False
