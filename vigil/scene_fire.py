@@ -125,7 +125,7 @@ def _cone(rng: np.random.Generator, w: int, h: int, ignite: float, pal: Any) -> 
         tongue = rough + 0.9 - 1.6 * np.clip(u, 0, None)  # the top breaks up into tongues
         inside &= tongue > -0.15
         r = np.abs(xs - cx) / np.maximum(half, 1.0)
-        heat = (1 - r) * (1.05 - 0.55 * np.clip(u, 0, 1)) + 0.2 * rough
+        heat = (1.2 - 0.8 * r**2) * (1.15 - 0.45 * np.clip(u, 0, 1)) + 0.2 * rough
         col = _palette_lookup(pal, heat)
         m = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.2)[..., None]
         img[:] = img * (1 - m) + col * m
@@ -157,7 +157,7 @@ def _particles(rng: np.random.Generator, w: int, h: int, ignite: float, pal: Any
             s[4] -= dt
         sparks[:] = [s for s in sparks if s[4] > 0]
         spread = 0.09 * w * grow
-        for _ in range(int(40 * grow) + 4):
+        for _ in range(int(30 * grow) + 2):
             sparks.append(
                 [
                     bx + prng.normal(0, spread * 0.5),
@@ -165,7 +165,7 @@ def _particles(rng: np.random.Generator, w: int, h: int, ignite: float, pal: Any
                     prng.normal(0, 8),
                     -prng.uniform(20, 70) * (0.5 + grow),
                     prng.uniform(0.2, 1.0),
-                    prng.uniform(1.0, 2.5 + 3 * grow),
+                    prng.uniform(0.8, 1.5 + 3 * grow),
                 ]
             )
         layer = np.zeros_like(img)

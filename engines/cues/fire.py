@@ -58,7 +58,9 @@ def fire_score(
 ) -> float:
     """Observe this sample's flame-coloured regions and score the best site (adds cues, region)."""
     seen: list[FireSite] = []
-    for reg in flame_regions(img, 0.0006 * w * h):
+    # largest first: a fire's main body keeps its site, a detached tongue does not take it
+    found = sorted(flame_regions(img, 0.0006 * w * h), key=lambda r: -r.area)
+    for reg in found:
         novel = float(fg[reg.y : reg.y + reg.h, reg.x : reg.x + reg.w][reg.mask].mean())
         site = _site_for(st, reg, pts_s)
         change = _shape_change(site, reg, pts_s) if site.masks else 0.0
@@ -89,7 +91,8 @@ def fire_score(
 
 
 def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
-    """The site a region belongs to: the one whose last box it overlaps most (else a new one)."""
+    """The site a region belongs to: the one whose (padded) last box it overlaps most, by
+    intersection over union (else a new one)."""
     best, best_ov = None, 0.0
     for site in st.fire_sites:
         if site.obs[-1].pts_s >= pts_s or not site.masks:
@@ -101,7 +104,8 @@ def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
         iy = min(reg.y + reg.h, oy + oh + pad) - max(reg.y, oy - pad)
         if ix <= 0 or iy <= 0:
             continue
-        ov = ix * iy / min(reg.w * reg.h, (ow + 2 * pad) * (oh + 2 * pad))
+        inter = ix * iy
+        ov = inter / (reg.w * reg.h + (ow + 2 * pad) * (oh + 2 * pad) - inter)
         if ov > best_ov:
             best, best_ov = site, ov
     if best is not None:
