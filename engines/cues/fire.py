@@ -13,7 +13,11 @@ the region's boundary is different in every sample (a flame's shape is never rep
 aliasing makes successive samples look unrelated), while a rigid light keeps its outline: a
 beacon flashing on and off, brake lights or a lamp show the same shape whenever they are lit,
 a sunset's gradient and clouds change slowly, and orange clothing moves as a whole. One-pixel
-jitter of the outline (noise, compression) is not counted as change.
+jitter of the outline (noise, compression) is not counted as change, the old outline is
+aligned by the best of a few shifts around the motion of the region's base, and the change is
+measured against the site's sample about ``_LAG_S`` back, so it reads alike at 1, 2 and 5 fps.
+Beside the outline, the uneven change of brightness inside the region counts (its mean change
+removed: a beacon caught half lit dims as a whole, a flame's bright pattern moves).
 
 Persistence (:func:`site_level`): a confirmed site (evidence over ``_CONFIRM``, then over
 ``_HELD`` for ``_CONFIRM_S``, as the lifecycle opens an incident) keeps a decaying memory of its
@@ -43,6 +47,7 @@ _CONFIRM_S = 1.5
 _HOLD = 0.75  # a confirmed site's score while its region still burns
 _KEEP_S = 1.5  # an unconfirmed site is forgotten this long after its last sample
 _KEEP_CONFIRMED_S = 8.0
+_INTENSITY_GAIN = 1.0  # weight of uneven brightness change beside outline change
 _LAG_S = 0.45  # outline change is measured against the sample about this long ago
 
 
@@ -70,7 +75,7 @@ def fire_score(
         site.obs.append(
             FireObs(pts_s, reg.area / (w * h), reg.cx, reg.bottom, size, change, novel, box, look)
         )
-        site.masks.append((pts_s, (reg.x, reg.y), reg.mask))
+        site.masks.append((pts_s, (reg.x, reg.y), reg.mask, reg.grey))
         site.peak_area = max(site.peak_area, reg.area / (w * h))
         seen.append(site)
     kept: list[FireSite] = []
@@ -97,7 +102,7 @@ def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
     for site in st.fire_sites:
         if site.obs[-1].pts_s >= pts_s or not site.masks:
             continue
-        _, (ox, oy), last_mask = site.masks[-1]
+        _, (ox, oy), last_mask, _ = site.masks[-1]
         oh, ow = last_mask.shape
         pad = 0.25 * max(ow, oh) + 4
         ix = min(reg.x + reg.w, ox + ow + pad) - max(reg.x, ox - pad)
@@ -127,10 +132,39 @@ def _shape_change(site: FireSite, reg: FlameRegion, pts_s: float) -> float:
     for m in site.masks:
         if pts_s - m[0] >= _LAG_S - 1e-6:
             ref = m
-    ref_pts, (ox, oy), pm = ref
+    ref_pts, (ox, oy), pm, pg = ref
     then = next(o for o in reversed(site.obs) if o.pts_s <= ref_pts + 1e-9)
     dx, dy = round(reg.cx - then.cx), round(reg.bottom - then.cy)
-    ox, oy = ox + dx, oy + dy
+    # the base's motion is a noisy estimate: the best of a few shifts around it (and none)
+    shifts = {(0, 0)} | {(dx + ex, dy + ey) for ex in (-2, 0, 2) for ey in (-2, 0, 2)}
+    shape, sx, sy = min((_change_at(reg, pm, ox + sx, oy + sy), sx, sy) for sx, sy in shifts)
+    return max(shape, _INTENSITY_GAIN * _intensity_change(reg, pm, pg, ox + sx, oy + sy))
+
+
+def _intensity_change(reg: FlameRegion, pm: np.ndarray, pg: np.ndarray, ox: int, oy: int) -> float:
+    """Uneven change of brightness over the pixels the region shares with its old mask.
+
+    The mean change is removed first, so a light that dims or brightens as a whole (a beacon
+    caught half lit, an exposure change) does not count; a flame's brightness pattern moves.
+    """
+    x0, y0 = max(ox, reg.x), max(oy, reg.y)
+    x1 = min(ox + pm.shape[1], reg.x + reg.w)
+    y1 = min(oy + pm.shape[0], reg.y + reg.h)
+    if x1 - x0 < 3 or y1 - y0 < 3:
+        return 0.0
+    a = reg.mask[y0 - reg.y : y1 - reg.y, x0 - reg.x : x1 - reg.x]
+    b = pm[y0 - oy : y1 - oy, x0 - ox : x1 - ox]
+    both = a & b
+    if int(both.sum()) < 12:
+        return 0.0
+    ga = reg.grey[y0 - reg.y : y1 - reg.y, x0 - reg.x : x1 - reg.x][both].astype(np.float32)
+    gb = pg[y0 - oy : y1 - oy, x0 - ox : x1 - ox][both].astype(np.float32)
+    d = ga - gb
+    return float(np.abs(d - d.mean()).mean()) / max(float(ga.mean()), 1.0)
+
+
+def _change_at(reg: FlameRegion, pm: np.ndarray, ox: int, oy: int) -> float:
+    """Changed share of the union of the region's mask and ``pm`` placed at (ox, oy)."""
     x0, y0 = min(ox, reg.x), min(oy, reg.y)
     x1 = max(ox + pm.shape[1], reg.x + reg.w)
     y1 = max(oy + pm.shape[0], reg.y + reg.h)

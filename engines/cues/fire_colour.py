@@ -40,6 +40,8 @@ class FlameRegion:
     #: mean brightness (grey level) of the region's pixels and their spread
     brightness: float
     texture: float
+    #: the grey levels of the region's box
+    grey: np.ndarray
 
 
 def flame_masks(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,6 +91,7 @@ def flame_regions(img: np.ndarray, min_area: float) -> list[FlameRegion]:
                 float(ys.max()) + y,
                 float(grey[own].mean()),
                 float(grey[own].std()),
+                grey,
             )
         )
     return out

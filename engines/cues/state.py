@@ -101,8 +101,8 @@ class FireSite:
     """A fire-coloured region followed in place across samples."""
 
     obs: deque[FireObs] = field(default_factory=lambda: deque(maxlen=64))
-    #: the region's pixels at its recent samples: (pts_s, top-left corner, mask), frame pixels
-    masks: deque[tuple[float, tuple[int, int], np.ndarray]] = field(
+    #: the region at its recent samples: (pts_s, top-left corner, mask, grey crop), frame pixels
+    masks: deque[tuple[float, tuple[int, int], np.ndarray, np.ndarray]] = field(
         default_factory=lambda: deque(maxlen=8)
     )
     #: the site's score memory (decays while evidence is missing) and whether it was confirmed
