@@ -2,9 +2,11 @@
 
 Each sample, flame-coloured regions (:mod:`engines.cues.fire_colour`: RGB and YCbCr rules and a
 pale core, grouped so sparks and tongues form one region) are attached to a site that overlaps
-where one was seen before. A site's evidence is the change of its shape from one of its samples
-to the next (after shifting by the motion of its base), while its base stays put and it was not
-part of the learned background when it appeared.
+where one was seen before (largest region first). A site's evidence is the change of its
+outline, and of the pattern of its brightness, against its own sample about 1 s earlier, while
+its base stays put, it looks like flame (a pale core, or strong brightness texture) and it was
+not part of the learned background when it appeared; the median over a 3 s window, so a flame
+that changes in every sample scores and a figure that bends once does not.
 
 What the sampling rate can see: real flames flicker at about 1-12 Hz, while the cue scorer
 samples at 1-5 fps, whose Nyquist limit is 0.5-2.5 Hz. Flame flicker therefore ALIASES: its
@@ -12,12 +14,14 @@ frequency cannot be measured and is not used. What is measurable at any of these
 the region's boundary is different in every sample (a flame's shape is never repeated, so
 aliasing makes successive samples look unrelated), while a rigid light keeps its outline: a
 beacon flashing on and off, brake lights or a lamp show the same shape whenever they are lit,
-a sunset's gradient and clouds change slowly, and orange clothing moves as a whole. One-pixel
-jitter of the outline (noise, compression) is not counted as change, the old outline is
-aligned by the best of a few shifts around the motion of the region's base, and the change is
-measured against the site's sample about ``_LAG_S`` back, so it reads alike at 1, 2 and 5 fps.
-Beside the outline, the uneven change of brightness inside the region counts (its mean change
-removed: a beacon caught half lit dims as a whole, a flame's bright pattern moves).
+a sunset's gradient and clouds change slowly, and orange clothing moves as a whole. Outline
+change counts only where the outline gains in one place and loses in another at once (a light
+switching on, a region that only grows, or a figure a passer-by hides for a moment changes one
+way); one-pixel jitter (noise, compression) is not change; the old outline is aligned by the
+best of a few shifts around the motion of the region's base; and the reference is the site's
+latest sample at least ``_LAG_S`` old, which is 1 s back at 1, 2 and 5 fps alike. Brightness
+change is measured with its mean removed (a beacon caught half lit dims as a whole, while a
+flame's bright pattern moves).
 
 Persistence (:func:`site_level`): a confirmed site (evidence over ``_CONFIRM``, then over
 ``_HELD`` for ``_CONFIRM_S``, as the lifecycle opens an incident) keeps a decaying memory of its
@@ -47,8 +51,8 @@ _CONFIRM_S = 1.5
 _HOLD = 0.75  # a confirmed site's score while its region still burns
 _KEEP_S = 1.5  # an unconfirmed site is forgotten this long after its last sample
 _KEEP_CONFIRMED_S = 8.0
-_INTENSITY_GAIN = 1.0  # weight of uneven brightness change beside outline change
-_LAG_S = 0.45  # outline change is measured against the sample about this long ago
+_INTENSITY_GAIN = 1.5  # weight of uneven brightness change beside outline change
+_LAG_S = 0.9  # outline change is measured against the sample about this long ago
 
 
 def fire_score(
@@ -121,12 +125,12 @@ def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
 
 
 def _shape_change(site: FireSite, reg: FlameRegion, pts_s: float) -> float:
-    """Share of the region's outline that changed since the site's sample ``_LAG_S`` ago.
+    """How much the region changed since the site's sample ``_LAG_S`` ago.
 
     A fixed lag (the latest sample at least ``_LAG_S`` old, else the oldest kept) makes the
-    measure alike at 1, 2 and 5 fps. The old mask is shifted by the motion of the region's base
-    (so a moving object's own motion is not change), and pixels within one pixel of the other
-    outline do not count (noise).
+    measure alike at 1, 2 and 5 fps; the result is the larger of the outline change and
+    ``_INTENSITY_GAIN`` times the uneven brightness change. The old mask is shifted by the
+    motion of the region's base (so a moving object's own motion is not change).
     """
     ref = site.masks[0]
     for m in site.masks:
@@ -173,9 +177,12 @@ def _change_at(reg: FlameRegion, pm: np.ndarray, ox: int, oy: int) -> float:
     a[reg.y - y0 : reg.y - y0 + reg.h, reg.x - x0 : reg.x - x0 + reg.w] = reg.mask
     b[oy - y0 : oy - y0 + pm.shape[0], ox - x0 : ox - x0 + pm.shape[1]] = pm
     k = np.ones((3, 3), np.uint8)
-    changed = (a & (1 - cv2.dilate(b, k))) | (b & (1 - cv2.dilate(a, k)))
+    gained = float((a & (1 - cv2.dilate(b, k))).sum())
+    lost = float((b & (1 - cv2.dilate(a, k))).sum())
     union = float((a | b).sum())
-    return float(changed.sum()) / union if union else 0.0
+    # both ways at once: a flame's outline gains here and loses there; a light switching on,
+    # a region that only grows, or a figure a passer-by hides for a moment changes one way
+    return 2.0 * min(gained, lost) / union if union else 0.0
 
 
 def raw_score(site: FireSite, pts_s: float) -> float:
@@ -192,7 +199,7 @@ def raw_score(site: FireSite, pts_s: float) -> float:
     # median over its first samples, so a static object briefly occluded does not count as new
     novel = float(np.median([o.novel for o in list(site.obs)[:6]]))
     look = float(np.median([o.look for o in recent]))
-    score = smooth(change, 0.06, 0.16) * stationary * smooth(novel, 0.25, 0.5) * look
+    score = smooth(change, 0.05, 0.13) * stationary * smooth(novel, 0.25, 0.5) * look
     return float(min(1.0, max(0.0, score)))
 
 
