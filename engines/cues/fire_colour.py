@@ -6,7 +6,8 @@ for many (deep red to yellow-white, dark smoky orange, pale cores):
 * the RGB rule: ``R >= G >= B`` with ``R`` bright in absolute terms and above the frame's mean red
   (a flame is the reddest thing around), and ``R - B`` large and over half of ``R`` (saturated:
   not a warm grey, not skin);
-* the YCbCr rules: ``Y > Cb`` and ``Cr > Cb`` by a margin (red-to-yellow chroma);
+* the YCbCr rules: ``Y > Cb`` and ``Cr > Cb`` by a margin (red-to-yellow chroma; a dim deep red
+  fails ``Y > Cb``: too dark to tell from red paint, so only the brighter body of a flame counts);
 * a pale core: very bright (``Y`` high), still warm (``R >= B``, no blue cast), as the white-hot
   centre of a flame clips to near white.
 

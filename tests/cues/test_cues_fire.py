@@ -139,3 +139,23 @@ def test_scene_truth_and_unknown_style(tmp_path: Path) -> None:
     assert calm.events == []
     with pytest.raises(ValueError, match="unknown style"):
         generate_fire_scene(tmp_path / "c.mp4", style="candle")
+
+
+def test_flame_colour_rules_hold_for_many_flames_and_not_for_look_alikes() -> None:
+    from engines.cues.fire_colour import flame_masks
+
+    flames = [(0, 130, 255), (60, 220, 255), (0, 70, 190), (20, 90, 230), (40, 40, 255)]
+    cores = [(225, 250, 255), (170, 240, 255)]
+    others = [(80, 110, 160), (110, 116, 120), (200, 80, 30), (235, 235, 235), (60, 60, 80)]
+    patches = flames + cores + others
+    # small patches on a wide grey scene (flame red must stand out of the frame's mean red)
+    img = np.full((120, 20 * len(patches), 3), 90, np.uint8)
+    for k, bgr in enumerate(patches):
+        img[:20, 20 * k : 20 * k + 20] = bgr
+    colour, core = flame_masks(img)
+    got = [
+        (bool(colour[10, 20 * k + 10]), bool(core[10, 20 * k + 10])) for k in range(len(patches))
+    ]
+    assert [c for c, _ in got[: len(flames)]] == [True] * len(flames)
+    assert [c for _, c in got[len(flames) : len(flames) + len(cores)]] == [True] * len(cores)
+    assert got[len(flames) + len(cores) :] == [(False, False)] * len(others)
