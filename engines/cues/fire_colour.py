@@ -1,7 +1,7 @@
 """Flame colour: which pixels may be flame, and the regions they form.
 
 One HSV palette holds for one kind of flame only, so the colour model combines rules that hold
-for many (deep red to yellow-white, dark smoky orange, pale cores):
+for many (red-orange to yellow-white, dark smoky orange, pale cores):
 
 * the RGB rule: ``R >= G >= B`` with ``R`` bright in absolute terms and above the frame's mean red
   (a flame is the reddest thing around), and ``R - B`` large and over half of ``R`` (saturated:
