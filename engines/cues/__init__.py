@@ -13,10 +13,10 @@ fire-coloured regions with a bright core. Temporal rules over those features sco
   then stays high while the figure lies there (confidence grows with stillness, and a lighting
   change alone does not end it) and falls once the figure gets up or leaves. Bending,
   crouching and sitting keep the box near square and do not qualify.
-* ``fire``: a stationary fire-coloured region (saturated red to yellow with a bright, pale core)
-  whose shape flickers from sample to sample. Red and orange clothing does not flicker in place,
-  and a walking person's colour moves with them; a static orange object does not flicker.
-
+* ``fire``: a stationary flame-coloured region (RGB and YCbCr flame rules, a pale core or strong
+  brightness texture) whose outline changes in every sample; once confirmed it holds while the
+  region still burns. Clothing, rigid lights (beacons, brake lights) and sunsets do not change
+  their outline in place from sample to sample (see ``engines.cues.fire`` on aliasing).
 * ``smoke``: a grey, soft-edged region that lowers the local contrast against a slowly learned
   reference, grows and rises, in place; not a veil over most of the frame (fog, haze, flat
   lighting), not a person's box (``smoke``).
@@ -28,8 +28,8 @@ Scores are in ``[0, 1]`` and meant for thresholds near 0.6.
 
 Modules: ``scorer`` (``CueScorer``, the per-frame features), ``motion`` (the view's own motion
 and exposure), ``state`` (per-camera state and small maths), ``tracking`` (foreground blobs and
-their tracks), ``fall``, ``fire`` and ``smoke`` (the temporal rule of each cue family),
-``people`` (people for intrusion, and the state of both).
+their tracks), ``fall``, ``fire`` and ``smoke`` (the temporal rule of each cue family;
+``fire_colour`` the flame colour model), ``people`` (people for intrusion, and the state of both).
 """
 
 from __future__ import annotations

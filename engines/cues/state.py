@@ -96,6 +96,8 @@ class FireObs:
     flicker: float
     novel: float
     box: tuple[float, float, float, float]
+    #: how flame-like its pixels look (a pale core, or strong brightness texture), 0-1
+    look: float = 1.0
 
 
 @dataclass
@@ -103,6 +105,17 @@ class FireSite:
     """A fire-coloured region followed in place across samples."""
 
     obs: deque[FireObs] = field(default_factory=lambda: deque(maxlen=64))
+    #: the region at its recent samples: (pts_s, top-left corner, mask, grey crop), frame pixels
+    masks: deque[tuple[float, tuple[int, int], np.ndarray, np.ndarray]] = field(
+        default_factory=lambda: deque(maxlen=8)
+    )
+    #: the site's score memory (decays while evidence is missing) and whether it was confirmed
+    level: float = 0.0
+    confirmed: bool = False
+    peak_area: float = 0.0
+    #: when its raw score last rose over the confirmation level (None: it is below)
+    above_since: float | None = None
+    last_pts_s: float = 0.0
 
 
 @dataclass
