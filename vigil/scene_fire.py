@@ -183,6 +183,10 @@ def _particles(rng: np.random.Generator, w: int, h: int, ignite: float, pal: Any
     return draw
 
 
+#: Seconds after ignition from which the smoky fire's plume counts as smoke.
+SMOKE_AFTER_S = 4.5
+
+
 def _smoky(rng: np.random.Generator, w: int, h: int, ignite: float, pal: Any) -> Draw:
     """A low, wide dark-orange fire of blurred noise blobs under a grey plume."""
     noise = _Noise(rng, (64, 20, 20))
@@ -356,6 +360,10 @@ def generate_fire_scene(
     pal = palette or PALETTES.get(style, PALETTES["cone"])
     draw = _scene(style, rng, width, height, ignite, pal)
     events = [TruthEvent("fire", ignite, duration_s)] if style in FIRE_STYLES else []
+    if style == "smoky":
+        # its grey plume is drawn from ignition but faint at first: smoke counts from
+        # SMOKE_AFTER_S later (the smoke scenes of vigil/scene_smoke.py count from 5 s)
+        events.append(TruthEvent("smoke", round(ignite + SMOKE_AFTER_S, 2), duration_s))
     noise_rng = np.random.default_rng(seed + 1)
     bank = noise_rng.normal(0, 3.0, (8, height, width, 3)).astype(np.float32)
     container = av.open(str(out), mode="w")

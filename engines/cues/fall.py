@@ -13,10 +13,13 @@ import logging
 import cv2
 import numpy as np
 
-from engines.cues.state import CameraState, Fallen, Track, norm_patch, smooth
+from engines.cues.state import Blob, CameraState, Fallen, Track, norm_patch, smooth
 from engines.types import Box
 
 log = logging.getLogger(__name__)
+
+_LEAVE_S = 0.9  # where the figure lay looks like the background this long: it left
+_GETUP_S = 3.0  # its track stands upright there this long: it got up
 
 
 def fall_transition(tr: Track, pts_s: float) -> tuple[float, float, float] | None:
@@ -83,6 +86,21 @@ def fall_score(
     return _lying_score(fl, pts_s, cues, regions, w, h)
 
 
+def _burning(st: CameraState, b: Blob, w: int, h: int) -> bool:
+    """Whether a blob is mostly a flame the fire cue follows (a flickering flame's top drops
+    like a falling figure's)."""
+    area = b.w * b.h
+    for site in st.fire_sites:
+        if site.level < 0.4 or not site.obs or area <= 0:
+            continue
+        x0, y0, x1, y1 = site.obs[-1].box
+        ix = min(b.x + b.w, x1 * w) - max(b.x, x0 * w)
+        iy = min(b.y + b.h, y1 * h) - max(b.y, y0 * h)
+        if ix > 0 and iy > 0 and ix * iy >= 0.5 * area:
+            return True
+    return False
+
+
 def _start_fall(st: CameraState, gray: np.ndarray, pts_s: float) -> None:
     """Record the first track that just fell fast enough as the camera's fallen figure."""
     if st.hold_fall:
@@ -92,9 +110,9 @@ def _start_fall(st: CameraState, gray: np.ndarray, pts_s: float) -> None:
         if found is None:
             continue
         drop, drop_s, aspect = found
-        if drop_s > 1.6:
-            continue
         b = tr.last
+        if drop_s > 1.6 or _burning(st, b, gray.shape[1], gray.shape[0]):
+            continue
         x0, y0 = int(b.x), int(b.y)
         x1, y1 = int(b.x + b.w), int(b.y + b.h)
         bgimg = st.bg.getBackgroundImage()
@@ -121,7 +139,8 @@ def _follow_fallen(
     pts_s: float,
     global_change: bool,
 ) -> None:
-    """Update stillness, and end the fall once the figure got up or left (two samples running)."""
+    """Update stillness, and end the fall once the figure left (two samples and ``_LEAVE_S``
+    running) or stood up where it lay (``_GETUP_S``)."""
     x0, y0, x1, y1 = fl.box
     patch = norm_patch(gray[y0:y1, x0:x1])
     d_ref = float(np.abs(patch - fl.ref).mean())
@@ -138,8 +157,19 @@ def _follow_fallen(
     vacated = d_ref > 6.0 and d_bg < 0.6 * d_ref
     if global_change:
         return  # a lighting change alone does not end a fall: judge it on the next sample
-    fl.leaving = fl.leaving + 1 if (vacated or (upright and d_bg < d_ref)) else 0
-    if fl.leaving >= 2:
+    # the place vacated for _LEAVE_S, or the figure upright there for _GETUP_S (a passer-by
+    # crossing it takes the lying figure's track for a moment, and looks upright)
+    fl.leaving = fl.leaving + 1 if vacated else 0
+    if not vacated:
+        fl.leaving_since = None
+    elif fl.leaving_since is None:
+        fl.leaving_since = pts_s
+    if not (upright and d_bg < d_ref):
+        fl.upright_since = None
+    elif fl.upright_since is None:
+        fl.upright_since = pts_s
+    left = fl.leaving >= 2 and pts_s - (fl.leaving_since or pts_s) >= _LEAVE_S
+    if left or (fl.upright_since is not None and pts_s - fl.upright_since >= _GETUP_S):
         fl.ended_pts_s = pts_s
         log.debug("fall state ended (upright=%s vacated=%s)", upright, vacated)
 

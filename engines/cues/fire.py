@@ -30,6 +30,11 @@ while its region is still flame-coloured, not shrunk to a fraction of its peak a
 a burning fire that grows, moves a little or changes colour keeps one incident; once the region
 is gone the memory decays below the off-threshold in about 2 s. An unconfirmed site has no
 memory (a brief spike is not held).
+
+Scene fixtures (:func:`_learn_fixtures`): what is flame-coloured during a camera's first
+``_SCENE_S`` (or a moved view's) is part of the scene: a flag, light playing on a wall, a
+sunset. A site that begins on those pixels scores only once it outgrows their footprint
+(``_FIXTURE_GROWTH``), so a fire already burning when the camera starts is found once it grows.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ _KEEP_S = 1.5  # an unconfirmed site is forgotten this long after its last sampl
 _KEEP_CONFIRMED_S = 8.0
 _INTENSITY_GAIN = 1.5  # weight of uneven brightness change beside outline change
 _LAG_S = 0.9  # outline change is measured against the sample about this long ago
+_SCENE_S = 3.0  # a camera's (or a moved view's) first seconds: its flame-coloured fixtures
+_FIXTURE_SHARE = 0.3  # a new site on this much fixture began on one
+_FIXTURE_GROWTH = (1.3, 1.8)  # ... and scores once it outgrew the fixtures' footprint so much
 
 
 def fire_score(
@@ -69,9 +77,13 @@ def fire_score(
     seen: list[FireSite] = []
     # largest first: a fire's main body keeps its site, a detached tongue does not take it
     found = sorted(flame_regions(img, 0.0006 * w * h), key=lambda r: -r.area)
+    fixtures = _learn_fixtures(st, found, pts_s, w, h)
     for reg in found:
         novel = float(fg[reg.y : reg.y + reg.h, reg.x : reg.x + reg.w][reg.mask].mean())
         site = _site_for(st, reg, pts_s)
+        if (not site.obs or site.fixture_area > 0.0) and _on_fixtures(fixtures, reg):
+            # the fixture's footprint, as large as it was seen while the scene was learned
+            site.fixture_area = max(site.fixture_area, _footprint(fixtures, reg) / (w * h))
         change = _shape_change(site, reg, pts_s) if site.masks else 0.0
         box = (reg.x / w, reg.y / h, (reg.x + reg.w) / w, (reg.y + reg.h) / h)
         size = math.sqrt(reg.area)
@@ -97,6 +109,49 @@ def fire_score(
         return 0.0
     _report_fire(best_site, pts_s, cues, regions)
     return best
+
+
+def _learn_fixtures(
+    st: CameraState, found: list[FlameRegion], pts_s: float, w: int, h: int
+) -> np.ndarray | None:
+    """While the camera learns its scene (its first ``_SCENE_S``, or a moved view's), add this
+    sample's flame-coloured pixels (grown by a few pixels) to its fixtures; returns them, or
+    None once learning is over and there were none.
+
+    What is flame-coloured and changing before anything could have caught fire (a flag, light
+    playing on a wall, a sunset) is part of the scene: a site that begins on it must grow to
+    score. The price, stated: a fire already burning when the camera starts counts once it
+    grows to about twice its size.
+    """
+    if st.fire_since_pts_s is None:
+        st.fire_since_pts_s = pts_s
+    if pts_s - st.fire_since_pts_s < _SCENE_S:
+        if st.fire_fixtures is None:
+            st.fire_fixtures = np.zeros((h, w), np.uint8)
+        for reg in found:
+            grown = cv2.dilate(reg.mask.astype(np.uint8), np.ones((9, 9), np.uint8))
+            view = st.fire_fixtures[reg.y : reg.y + reg.h, reg.x : reg.x + reg.w]
+            np.maximum(view, grown, out=view)
+        return st.fire_fixtures
+    return st.fire_fixtures if st.fire_fixtures is not None and st.fire_fixtures.any() else None
+
+
+def _on_fixtures(fixtures: np.ndarray | None, reg: FlameRegion) -> bool:
+    """Whether a region lies mostly on the scene's fixtures."""
+    if fixtures is None:
+        return False
+    under = fixtures[reg.y : reg.y + reg.h, reg.x : reg.x + reg.w][reg.mask.astype(bool)]
+    return under.size > 0 and float(under.mean()) >= _FIXTURE_SHARE
+
+
+def _footprint(fixtures: np.ndarray | None, reg: FlameRegion) -> float:
+    """Fixture pixels around a region (its box grown by a quarter): what a site that began on
+    fixtures must outgrow."""
+    if fixtures is None:
+        return 0.0
+    pad = round(0.25 * max(reg.w, reg.h))
+    y0, x0 = max(0, reg.y - pad), max(0, reg.x - pad)
+    return float(np.count_nonzero(fixtures[y0 : reg.y + reg.h + pad, x0 : reg.x + reg.w + pad]))
 
 
 def _site_for(st: CameraState, reg: FlameRegion, pts_s: float) -> FireSite:
@@ -200,6 +255,8 @@ def raw_score(site: FireSite, pts_s: float) -> float:
     novel = float(np.median([o.novel for o in list(site.obs)[:6]]))
     look = float(np.median([o.look for o in recent]))
     score = smooth(change, 0.05, 0.13) * stationary * smooth(novel, 0.25, 0.5) * look
+    if site.fixture_area > 0.0:  # began on the scene's fixtures: only growth makes it a fire
+        score *= smooth(last.area_ratio / site.fixture_area, *_FIXTURE_GROWTH)
     return float(min(1.0, max(0.0, score)))
 
 

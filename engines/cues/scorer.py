@@ -109,7 +109,8 @@ class CueScorer:
         in the old view's coordinates and no longer hold."""
         st.tracks = []
         st.fire_sites = []
-        st.prev_fire = None
+        st.fire_fixtures = None
+        st.fire_since_pts_s = None
         if st.fallen is not None and st.fallen.ended_pts_s is None:
             st.fallen.ended_pts_s = pts_s
 

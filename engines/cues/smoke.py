@@ -6,7 +6,8 @@ brightness ratio, so a lighting gain is not a contrast drop) fell well below the
 while its colour stays unsaturated. The smoky cells' largest connected region is followed as a
 site; it scores when it is soft-edged (the change from the reference fades out over many pixels
 instead of stepping like a car's or a person's outline), has been seen for a few seconds, stays
-roughly in place, has grown (in area) and risen (its top edge). A region mostly inside a person's
+roughly in place, has grown (in area) and risen (its top edge). A region mostly inside a flame's
+(grown) box is the flame's own glow, not smoke. A region mostly inside a person's
 box is not smoke. Known limit: a dark veil mostly hides texture and changes the brightness
 little, so its edges read almost as sharp as an object's; growth and rise then do the work.
 A veil over most of the frame at once is fog, haze or flat lighting, not smoke; a global change
@@ -163,8 +164,16 @@ def smoke_score(
     if st.obs and not _same_site(st.obs[-1], obs):
         st.obs.clear()
     st.obs.append(obs)
+    fire = regions.get("fire")  # set by the fire cue before: a flame's own glow is not smoke
     score = _score_site(st, pts_s, h0, cues, regions)
-    return score * (1.0 - smooth(max((_cover(obs.box, p) for p in people), default=0.0), 0.2, 0.5))
+    score *= 1.0 - smooth(max((_cover(obs.box, p) for p in people), default=0.0), 0.2, 0.5)
+    return score * (1.0 - smooth(_cover(obs.box, _grown(fire)) if fire else 0.0, 0.3, 0.6))
+
+
+def _grown(box: Box, by: float = 0.5) -> Box:
+    """``box`` grown by ``by`` of its size on every side (a flame's glow and heat shimmer)."""
+    dx, dy = by * (box[2] - box[0]), by * (box[3] - box[1])
+    return (box[0] - dx, box[1] - dy, box[2] + dx, box[3] + dy)
 
 
 def _cover(a: Box, b: Box) -> float:

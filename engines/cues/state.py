@@ -82,6 +82,8 @@ class Fallen:
     still_since_pts_s: float
     ended_pts_s: float | None = None
     leaving: int = 0
+    leaving_since: float | None = None
+    upright_since: float | None = None
 
 
 @dataclass
@@ -116,6 +118,9 @@ class FireSite:
     #: when its raw score last rose over the confirmation level (None: it is below)
     above_since: float | None = None
     last_pts_s: float = 0.0
+    #: area ratio when first seen, if it began on the scene's flame-coloured fixtures (a flag,
+    #: caustics, a sunset seen while the camera learned its scene); 0.0: it did not
+    fixture_area: float = 0.0
 
 
 @dataclass
@@ -126,7 +131,9 @@ class CameraState:
     scale: float
     bg: cv2.BackgroundSubtractorMOG2
     prev_gray: np.ndarray | None = None
-    prev_fire: np.ndarray | None = None
+    #: flame-coloured pixels seen while the camera learned its scene (``fire_since_pts_s`` on)
+    fire_fixtures: np.ndarray | None = None
+    fire_since_pts_s: float | None = None
     prev_pts_s: float | None = None
     tracks: list[Track] = field(default_factory=list)
     next_track: int = 0
