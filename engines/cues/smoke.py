@@ -7,10 +7,13 @@ while its colour stays unsaturated. The smoky cells' largest connected region is
 site; it scores when it is soft-edged (the change from the reference fades out over many pixels
 instead of stepping like a car's or a person's outline), has been seen for a few seconds, stays
 roughly in place, has grown (in area) and risen (its top edge). A region mostly inside a flame's
-(grown) box is the flame's own glow, not smoke. A region mostly inside a person's
-box is not smoke. Known limit: a dark veil mostly hides texture and changes the brightness
-little, so its edges read almost as sharp as an object's; growth and rise then do the work.
-A veil over most of the frame at once is fog, haze or flat lighting, not smoke; a global change
+(grown) box is the flame's own glow, not smoke; one mostly inside a person's box is not smoke,
+nor one through which the scene's fine structure no longer shows (an opaque, out-of-focus
+object in front of the lens: smoke is translucent). Known limits: a dark veil mostly hides
+texture and changes the brightness little, so its edges read almost as sharp as an object's
+(growth and rise then do the work); thick smoke that hides the scene entirely is found only
+while its thinner edges still let the scene show through. A veil over most of the frame at
+once is fog, haze or flat lighting, not smoke; a global change
 of brightness relearns the reference.
 """
 
@@ -164,10 +167,42 @@ def smoke_score(
     if st.obs and not _same_site(st.obs[-1], obs):
         st.obs.clear()
     st.obs.append(obs)
-    fire = regions.get("fire")  # set by the fire cue before: a flame's own glow is not smoke
     score = _score_site(st, pts_s, h0, cues, regions)
-    score *= 1.0 - smooth(max((_cover(obs.box, p) for p in people), default=0.0), 0.2, 0.5)
-    return score * (1.0 - smooth(_cover(obs.box, _grown(fire)) if fire else 0.0, 0.3, 0.6))
+    return score * _not_smoke_else(st, g, obs.box, cues, regions, people)
+
+
+def _not_smoke_else(
+    st: SmokeState, g: np.ndarray, box: Box, cues: dict[str, float], regions: dict[str, Box],
+    people: Sequence[Box],
+) -> float:  # fmt: skip
+    """1.0 unless the region is something else: an opaque blur (the scene's structure gone),
+    a person, or a flame's own glow (the fire cue's region, set before)."""
+    assert st.ref is not None
+    kept = _structure_kept(g, st.ref, box)
+    cues["smoke_structure_kept"] = round(kept, 3)
+    fire = regions.get("fire")
+    return (
+        smooth(kept, 0.4, 0.6)
+        * (1.0 - smooth(max((_cover(box, p) for p in people), default=0.0), 0.2, 0.5))
+        * (1.0 - smooth(_cover(box, _grown(fire)) if fire else 0.0, 0.3, 0.6))
+    )
+
+
+def _structure_kept(g: np.ndarray, ref: np.ndarray, box: Box) -> float:
+    """How much of the scene's fine structure still shows through the region: the normalised
+    correlation of the Laplacians of this sample and the reference over its box.
+
+    Smoke is translucent: the edges behind it are fainter but where they were (0.8-0.95 on
+    the generated plumes); an out-of-focus object that comes into view (a hand in front of the
+    lens) is soft-edged and lowers the contrast too, but replaces what was behind it (0.3)."""
+    h, w = g.shape
+    x0, y0 = int(box[0] * w), int(box[1] * h)
+    x1, y1 = max(x0 + 3, int(box[2] * w)), max(y0 + 3, int(box[3] * h))
+    a = cv2.Laplacian(g, cv2.CV_32F)[y0:y1, x0:x1]
+    b = cv2.Laplacian(ref, cv2.CV_32F)[y0:y1, x0:x1]
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt(float((a * a).sum()) * float((b * b).sum())))
+    return float((a * b).sum()) / den if den > 1e-6 else 0.0
 
 
 def _grown(box: Box, by: float = 0.5) -> Box:
