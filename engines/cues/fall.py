@@ -148,11 +148,13 @@ def _follow_fallen(
     moving = float(motion[y0:y1, x0:x1].mean()) > 0.08 and not global_change
     if moving:
         fl.still_since_pts_s = pts_s
-    # the fallen figure's own track standing upright again, near where it lay
-    upright = any(
-        t.id == fl.track_id and t.missed == 0 and t.last.h / max(t.last.w, 1.0) >= 1.5
-        for t in st.tracks
-    )
+    # the fallen figure's own track standing upright again, near where it lay; once that track
+    # lost the figure (a still figure fades into the background model) a blob it picks up
+    # later may be someone else standing there, so it no longer says the figure got up
+    own = next((t for t in st.tracks if t.id == fl.track_id), None)
+    if own is None or own.missed:
+        fl.track_lost = True
+    upright = not fl.track_lost and own is not None and own.last.h / max(own.last.w, 1.0) >= 1.5
     # where it lay looks like the background again (passers-by look like neither)
     vacated = d_ref > 6.0 and d_bg < 0.6 * d_ref
     if global_change:

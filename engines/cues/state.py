@@ -84,6 +84,7 @@ class Fallen:
     leaving: int = 0
     leaving_since: float | None = None
     upright_since: float | None = None
+    track_lost: bool = False
 
 
 @dataclass

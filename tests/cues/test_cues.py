@@ -168,3 +168,36 @@ def test_resolution_change_resets_and_batches_are_checked() -> None:
     assert s.events == {"fall": 0.0, "fire": 0.0, "smoke": 0.0, "intrusion": 0.0}
     with pytest.raises(ValueError, match="1 frames but 0 windows"):
         scorer.score_batch([a], [])
+
+
+def _fall_then(after: Callable[[np.ndarray, float], None]) -> list[dict[str, float]]:
+    """A figure walks, falls at 6 s and lies there; ``after(img, t)`` draws what follows."""
+
+    def draw(img: np.ndarray, t: float, rng: np.random.Generator) -> None:
+        angle = 0.0 if t < 6 else min(1.0, (t - 6) / 0.5) * (math.pi / 2 - 0.05)
+        if t < 12:
+            person(img, 60 + 15 * min(t, 6), 200, 110, angle, (160, 80, 30))
+        after(img, t)
+
+    return run(draw, 24)
+
+
+def test_a_fall_ends_once_the_figure_gets_up_and_walks_away() -> None:
+    def after(img: np.ndarray, t: float) -> None:
+        if t >= 12:  # up within a second, then walks off to the right
+            up = max(0.0, 1.0 - (t - 12) / 1.0) * (math.pi / 2 - 0.05)
+            person(img, 150 + 20 * max(0.0, t - 13), 200, 110, up, (160, 80, 30))
+
+    scores = _fall_then(after)
+    assert min(s["fall"] for s in scores[int(7 * FPS) : int(12 * FPS)]) >= 0.7  # lying
+    assert max(s["fall"] for s in scores[int(19 * FPS) :]) < 0.4  # up and gone
+
+
+def test_someone_standing_by_the_fallen_figure_does_not_end_the_fall() -> None:
+    def after(img: np.ndarray, t: float) -> None:
+        if t >= 12:  # still lying, while a helper walks up and stands beside the figure
+            person(img, 150, 200, 110, math.pi / 2 - 0.05, (160, 80, 30))
+            person(img, min(140.0, 20 + 30 * (t - 12)), 205, 115, 0.0, (40, 40, 200))
+
+    scores = _fall_then(after)
+    assert min(s["fall"] for s in scores[int(7 * FPS) :]) >= 0.6

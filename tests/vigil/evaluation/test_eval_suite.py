@@ -59,9 +59,8 @@ def test_every_event_is_found_and_no_hard_negative_raises_anything(
         m = doc["event_types"][event_type]
         assert m["events"] >= 2 and m["recall"] == 1.0, (event_type, m)
         assert m["negative_clips"] >= 14 and m["false_alarms_per_hour"] == 0.0, (event_type, m)
-        # coverage: the share of each event during which its incident is open; known short:
-        # at 5 fps a passer-by crossing demo-2's fallen figure is taken for it getting up
-        assert m["coverage"] >= 0.6, (event_type, m)
+        # coverage: the share of each event during which its incident is open
+        assert m["coverage"] >= 0.75, (event_type, m)
 
 
 def test_intrusion_is_found_inside_the_zone_only(tmp_path: Path) -> None:
