@@ -18,9 +18,8 @@ from storage.store import Store
 from tests.support.cli import run_vigil
 from vigil.evaluation.calibration import read_thresholds
 
-#: the cameras are registered 10 hours ago (the command reads the wall clock)
-T0 = float(int(time.time()) - 10 * 3600)
-NOW = T0 + 10 * 3600
+#: the cameras are registered 10 hours before each test (the command reads the wall clock)
+HOURS = 10
 
 #: (incident, camera, event, peak, disposition or None)
 HISTORY: list[tuple[str, str, str, float, Disposition | None]] = [
@@ -55,9 +54,16 @@ def _update(
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[str]:
+def t0() -> float:
+    """When the cameras were registered: HOURS before the test starts."""
+    return float(int(time.time()) - HOURS * 3600)
+
+
+@pytest.fixture
+def db(tmp_path: Path, t0: float) -> Iterator[str]:
     """A SQLite database with HISTORY recorded and dispositioned; its URL."""
     url = f"sqlite:///{tmp_path / 'vigil.db'}"
+    T0 = t0
     clock = [T0]
     store = Store.open(StorageConfig(database_url=url), clock=lambda: clock[0])
     try:
@@ -74,7 +80,8 @@ def db(tmp_path: Path) -> Iterator[str]:
         store.close()
 
 
-def test_the_query_reads_true_and_false_alarms_with_their_peaks(db: str) -> None:
+def test_the_query_reads_true_and_false_alarms_with_their_peaks(db: str, t0: float) -> None:
+    T0, NOW = t0, t0 + HOURS * 3600
     store = Store.open(StorageConfig(database_url=db), create_if_empty=False, clock=lambda: NOW)
     try:
         rows, hours = OperatorStore(store).calibration_data()
