@@ -1,7 +1,8 @@
 """The generated evaluation suite of ``vigil eval``: positives of every event type the ``cues``
 profile detects and the hard negatives, made by several different generators.
 
-Built once per generator source (the cache key hashes every ``vigil/scene*.py``) under
+Built once per generator source (the cache key hashes this file and every ``vigil/scene*.py``),
+one clip per core at a time, under
 ``.cache/test-media/suite-<key>/``; a folder is complete once its ``.done`` file exists.
 
 * ``events/``: falls and fires among ordinary activity (``vigil/scene.py`` demo), flames of
@@ -19,8 +20,9 @@ import hashlib
 import importlib
 import os
 import shutil
-from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from vigil.scene_truth import truth_path
 
@@ -41,21 +43,19 @@ cameras:
 """
 INTRUSION_CONFIG = REPO / "configs" / "examples" / "intrusion-zone.yaml"
 
-Maker = Callable[[Path], object]
+#: How to write a clip: (module, function, keyword arguments); picklable for the pool.
+Maker = tuple[str, str, dict[str, Any]]
 
 
 def _key() -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(Path(__file__).read_bytes())  # the clip list and their settings
     for path in sorted((REPO / "vigil").glob("scene*.py")):
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
-def _call(module: str, func: str, **kwargs: object) -> Maker:
-    def make(out: Path) -> object:
-        return getattr(importlib.import_module(module), func)(out, **kwargs)
-
-    return make
+def _call(module: str, func: str, **kwargs: Any) -> Maker:
+    return (module, func, kwargs)
 
 
 def _events_clips() -> dict[str, Maker]:
@@ -75,7 +75,7 @@ def _events_clips() -> dict[str, Maker]:
     }  # fmt: skip
     for name in HARD_SCENARIOS:
         clips[f"hard-{name}"] = _call(
-            "vigil.scene_hard", "generate_hard_scene", scenario=name, seed=0, duration_s=20.0
+            "vigil.scene_hard", "generate_hard_scene", scenario=name, seed=0, duration_s=15.0
         )
     clips.update(_fire_clips())
     return clips
@@ -100,19 +100,29 @@ def _intrusion_clips() -> dict[str, Maker]:
     }  # fmt: skip
 
 
+def _write(clip: Path, make: Maker) -> None:
+    """Write one clip and its truth under a hidden name, then move both in place."""
+    tmp = clip.parent / f".tmp-{os.getpid()}-{clip.name}"
+    module, func, kwargs = make
+    getattr(importlib.import_module(module), func)(tmp, **kwargs)
+    shutil.move(truth_path(tmp), truth_path(clip))
+    shutil.move(tmp, clip)
+
+
 def _folder(name: str, clips: dict[str, Maker]) -> Path:
     folder = CACHE / f"suite-{_key()}" / name
     if (folder / ".done").exists():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    for clip_name, make in clips.items():
-        clip = folder / f"{clip_name}.mp4"
-        if clip.exists() and truth_path(clip).exists():
-            continue
-        tmp = folder / f".tmp-{os.getpid()}-{clip.name}"
-        make(tmp)
-        shutil.move(truth_path(tmp), truth_path(clip))
-        shutil.move(tmp, clip)
+    todo = [
+        (folder / f"{n}.mp4", make)
+        for n, make in clips.items()
+        if not ((folder / f"{n}.mp4").exists() and truth_path(folder / f"{n}.mp4").exists())
+    ]
+    # one clip per core at once (the encoders are single-threaded numpy and libx264 work)
+    with ProcessPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        for done in [pool.submit(_write, clip, make) for clip, make in todo]:
+            done.result()
     (folder / ".done").write_text("\n".join(sorted(clips)) + "\n", encoding="utf-8")
     return folder
 
